@@ -65,6 +65,7 @@ export interface MemoryReport {
 
 export interface ChatMessage {
   readonly role: 'system' | 'user' | 'assistant';
+  /** An assistant turn may include `<think>…</think>` reasoning; the chat template decides what to keep. */
   readonly content: string;
 }
 

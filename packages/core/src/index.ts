@@ -1,2 +1,5 @@
 export * from './engine.js';
-export * from './sampling/params.js';
+export * from './results/schema.js';
+export * from './formats/index.js';
+export * from './quant/index.js';
+export * from './sampling/index.js';

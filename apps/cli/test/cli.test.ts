@@ -1,0 +1,97 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI as `pnpm quantbench` does. */
+async function quantbench(...args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--conditions=@quantbench/source', '--import', 'tsx', MAIN, ...args],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+let root: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'qb-cli-'));
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('pnpm quantbench', () => {
+  it('lists its commands with --help', async () => {
+    const run = await quantbench('--help');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/synth\s+write a seeded synthetic/);
+    expect(run.stdout).toMatch(/prompt\s+render a chat prompt/);
+  });
+
+  it('rejects an unknown command with exit code 2 and the command list', async () => {
+    const run = await quantbench('frobnicate');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("unknown command 'frobnicate'");
+    expect(run.stderr).toContain('synth');
+  });
+
+  it('names each bad argument and points at --help', async () => {
+    const run = await quantbench('synth', '--preset', 'huge', '--seed=-1');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--preset: expected one of tiny, mid, qwen3-4b');
+    expect(run.stderr).toContain('--out: required');
+    expect(run.stderr).toContain('--seed');
+    expect(run.stderr).toContain("Run 'pnpm quantbench synth --help'");
+    const unknown = await quantbench('prompt', '--modle', 'x');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("Unknown option '--modle'");
+  });
+
+  it('synth writes bf16/ and fp8/, and prompt renders the chat template from them', async () => {
+    const out = join(root, 'tiny');
+    const synth = await quantbench('synth', '--preset', 'tiny', '--out', out, '--seed', '1');
+    expect(synth.code, synth.stderr).toBe(0);
+    expect(synth.stdout).toContain('preset tiny, seed 1');
+    for (const format of ['bf16', 'fp8']) {
+      expect(await readdir(join(out, format))).toEqual(
+        expect.arrayContaining(['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors']),
+      );
+    }
+
+    const text = await quantbench('prompt', '--model', join(out, 'fp8'), '--thinking', 'off', '--user', 'What is 2+2?');
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toBe('<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n');
+
+    const json = await quantbench('prompt', '--model', join(out, 'bf16'), '--thinking', 'on', '--user', 'Hi', '--json');
+    expect(json.code, json.stderr).toBe(0);
+    const parsed = JSON.parse(json.stdout) as { text: string; ids: number[] };
+    expect(parsed.text).toBe('<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n');
+    expect(parsed.ids[0]).toBe(151644);
+    expect(parsed.ids.at(-1)).toBe(198); // '\n' after 'assistant'
+  });
+
+  it('reports a missing model directory as an error naming it', async () => {
+    const run = await quantbench('prompt', '--model', join(root, 'nope'), '--thinking', 'on', '--user', 'x');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('nope');
+  });
+});

@@ -1,0 +1,3 @@
+export * from './params.js';
+export * from './rng.js';
+export * from './sample.js';
