@@ -23,3 +23,4 @@ export {
   type TensorRole,
 } from './tensors.js';
 export { openCheckpoint, type Checkpoint, type Fp8Weight } from './checkpoint.js';
+export { assertKernelMatchesCheckpoint } from './kernel.js';

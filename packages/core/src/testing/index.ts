@@ -1,0 +1,1 @@
+export { describeEngineContract, type ContractCheckpoints, type EngineContractOptions } from './engine-contract.js';

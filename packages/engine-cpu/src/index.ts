@@ -1,0 +1,1 @@
+export { createCpuEngine, type CpuEngineOptions } from './engine.js';
