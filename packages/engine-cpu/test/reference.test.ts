@@ -306,6 +306,24 @@ describe('reference forward pass', () => {
     const down = matvec(await readW(`${p}mlp.down_proj.weight`), act);
     const out0 = h1.map((v, d) => v + down[d]!);
     expect(maxAbsDiff(trace.layers[0]!.output.subarray(0, H), out0) / maxAbs(out0)).toBeLessThan(1e-12);
+    // Query head 0 of token 1: q_norm over headDim first, then RoPE at position 1 (rotate-half layout).
+    const embed1 = Array.from({ length: H }, (_, d) => bf16ToF32(embed[TOKENS[1]! * H + d]!));
+    let ss1 = 0;
+    for (const v of embed1) ss1 += v * v;
+    const n1 = embed1.map((v, d) => (v / Math.sqrt(ss1 / H + eps)) * gain[d]!);
+    const q1 = matvec(await readW(`${p}self_attn.q_proj.weight`), n1).slice(0, D);
+    const qGain = await bf16.readF32(`${p}self_attn.q_norm.weight`);
+    let ssq = 0;
+    for (const v of q1) ssq += v * v;
+    const q1n = q1.map((v, d) => (v / Math.sqrt(ssq / D + eps)) * qGain[d]!);
+    const q1r = q1n.map((v, d) => {
+      const i = d % (D / 2);
+      const angle = 1 * (1 / config.ropeTheta ** ((2 * i) / D));
+      return d < D / 2 ? v * Math.cos(angle) - q1n[d + D / 2]! * Math.sin(angle) : v * Math.cos(angle) + q1n[d - D / 2]! * Math.sin(angle);
+    });
+    const traceQ = trace.layers[0]!.q.subarray(config.numHeads * D, config.numHeads * D + D);
+    expect(maxAbsDiff(traceQ, q1r) / maxAbs(q1r)).toBeLessThan(1e-13);
+
     // Position 1 does see position 0, so its layer output is not the "attend to self only" value.
     expect(maxAbsDiff(trace.layers[0]!.output.subarray(H, 2 * H), trace.layers[0]!.output.subarray(0, H))).toBeGreaterThan(0);
   });

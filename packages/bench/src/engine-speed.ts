@@ -1,0 +1,81 @@
+/**
+ * End-to-end speed of a loaded model on any engine that exposes logits: prefill tokens/s, decode tokens/s at
+ * batch 1 and at a larger batch, and peak memory. Timing is tinybench's (median, spread, 95% margin of the mean);
+ * each sample is one prefill call or one decode step, so tokens/s = rows / latency.
+ */
+import type { LoadedModel, LogitsModel } from '@quantbench/core';
+import { Bench, type Statistics } from 'tinybench';
+
+export interface SpeedOptions {
+  readonly prefillTokens: number;
+  readonly decodeBatch: number;
+  readonly prefillIterations?: number;
+  readonly decodeIterations?: number;
+}
+
+export interface SpeedFigure {
+  readonly scenario: 'prefill' | 'decode';
+  readonly rows: number;
+  /** Tokens per second at the mean latency, and at the ends of its 95% interval. */
+  readonly tokensPerSecond: number;
+  readonly ciLow: number;
+  readonly ciHigh: number;
+  readonly medianMs: number;
+  readonly samples: number;
+}
+
+function figure(scenario: SpeedFigure['scenario'], rows: number, latency: Statistics): SpeedFigure {
+  const perSecond = (ms: number): number => (rows * 1000) / ms;
+  return {
+    scenario,
+    rows,
+    tokensPerSecond: perSecond(latency.mean),
+    ciLow: perSecond(latency.mean + latency.moe),
+    ciHigh: perSecond(Math.max(latency.mean - latency.moe, Number.EPSILON)),
+    medianMs: latency.p50,
+    samples: latency.samplesCount,
+  };
+}
+
+/** Deterministic token ids spread over the ordinary vocabulary (the speed does not depend on them). */
+function tokens(count: number, salt: number): Int32Array {
+  return Int32Array.from({ length: count }, (_, i) => 1000 + ((i * 7919 + salt * 104729) % 100_000));
+}
+
+async function timeDecode(logits: LogitsModel, batch: number, iterations: number): Promise<SpeedFigure> {
+  for (let sequence = 0; sequence < batch; sequence++) await logits.prefill(sequence, tokens(16, sequence), 'none');
+  const step = Array.from({ length: batch }, (_, sequence) => ({ sequence, token: 1000 + sequence }));
+  const bench = new Bench({ iterations, time: 0, warmupIterations: 2, warmupTime: 0 });
+  bench.add(`decode-b${batch}`, async () => {
+    await logits.decode(step);
+  });
+  await bench.run();
+  for (let sequence = 0; sequence < batch; sequence++) logits.reset(sequence);
+  return figure('decode', batch, latencyOf(bench));
+}
+
+function latencyOf(bench: Bench): Statistics {
+  const result = bench.tasks[0]?.result;
+  if (!result || result.state !== 'completed') {
+    throw new Error(`benchmark task did not complete: ${result?.state === 'errored' ? String(result.error) : result?.state}`);
+  }
+  return result.latency;
+}
+
+export async function measureSpeed(model: LoadedModel, options: SpeedOptions): Promise<{ figures: SpeedFigure[]; peakBytes: number; weightBytes: number }> {
+  const logits = model.logits;
+  if (!logits) throw new Error('measureSpeed needs an engine that exposes logits');
+  const prompt = tokens(options.prefillTokens, 0);
+  const prefill = new Bench({ iterations: options.prefillIterations ?? 5, time: 0, warmupIterations: 1, warmupTime: 0 });
+  prefill.add(`prefill-${options.prefillTokens}`, async () => {
+    logits.reset(0);
+    await logits.prefill(0, prompt, 'last');
+  });
+  await prefill.run();
+  logits.reset(0);
+  const figures = [figure('prefill', options.prefillTokens, latencyOf(prefill))];
+  figures.push(await timeDecode(logits, 1, options.decodeIterations ?? 16));
+  if (options.decodeBatch > 1) figures.push(await timeDecode(logits, options.decodeBatch, options.decodeIterations ?? 16));
+  const memory = model.memory();
+  return { figures, peakBytes: memory.bytesPeak, weightBytes: memory.weightBytes };
+}

@@ -1,0 +1,1 @@
+export { ENGINE_NAMES, ENGINES, engineStatuses, loadEngine, type EngineEntry, type EngineStatus } from './registry.js';

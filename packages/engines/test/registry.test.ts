@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { ENGINE_NAMES, engineStatuses, loadEngine } from '../src/index.js';
+
+describe('engine registry', () => {
+  it('lists the CPU engine as available, with its device', async () => {
+    expect(ENGINE_NAMES).toContain('cpu');
+    const cpu = (await engineStatuses()).find((status) => status.name === 'cpu');
+    expect(cpu).toMatchObject({ available: true });
+    expect(cpu && cpu.available && cpu.device).toMatch(/^CPU: .+ \(\d+ threads?\)$/);
+  });
+
+  it('names the choices when asked for an unknown engine', async () => {
+    await expect(loadEngine('tpu')).rejects.toThrow("unknown engine 'tpu': expected one of cpu");
+  });
+});
