@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,5 +93,52 @@ describe('pnpm quantbench', () => {
     const run = await quantbench('prompt', '--model', join(root, 'nope'), '--thinking', 'on', '--user', 'x');
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('nope');
+  });
+
+  describe('on the tiny checkpoint', () => {
+    let model: string;
+    beforeAll(async () => {
+      model = join(root, 'engine-tiny');
+      const synth = await quantbench('synth', '--preset', 'tiny', '--out', model, '--seed', '2');
+      expect(synth.code, synth.stderr).toBe(0);
+    });
+
+    it('logits writes float32 [ids, vocab], the same bytes each run', async () => {
+      const out = join(root, 'logits.f32');
+      const run = await quantbench('logits', '--engine', 'cpu', '--model', join(model, 'fp8'), '--kernel', 'w8a8', '--ids', '151644,872,198,9707', '--out', out);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain('[4, 151936]');
+      const first = await readFile(out);
+      expect(first.byteLength).toBe(4 * 151936 * 4);
+      const values = new Float32Array(first.buffer, first.byteOffset, first.byteLength / 4);
+      expect(values.every(Number.isFinite)).toBe(true);
+      await quantbench('logits', '--engine', 'cpu', '--model', join(model, 'fp8'), '--kernel', 'w8a8', '--ids', '151644,872,198,9707', '--out', out);
+      expect((await readFile(out)).equals(first)).toBe(true);
+    });
+
+    it('logits refuses a kernel that does not match the checkpoint', async () => {
+      const run = await quantbench('logits', '--engine', 'cpu', '--model', join(model, 'bf16'), '--kernel', 'w8a16', '--ids', '1,2', '--out', join(root, 'x.f32'));
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain("kernel mode 'w8a16' needs an FP8 checkpoint");
+    });
+
+    it('generate streams text and reports speed and memory', async () => {
+      const run = await quantbench('generate', '--engine', 'cpu', '--model', join(model, 'bf16'), '--thinking', 'off', '--prompt', 'Hello', '--max-new', '6', '--greedy');
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/prefill [\d.]+ tokens\/s, time to first token \d+ ms/);
+      expect(run.stderr).toMatch(/generated \d+ tokens, decode ([\d.]+|n\/a) tokens\/s/);
+      expect(run.stderr).toMatch(/memory: peak [\d.]+ MiB/);
+    });
+
+    it('compare prints the KL statistics of FP8 against BF16', async () => {
+      const prompts = join(root, 'prompts.txt');
+      await writeFile(prompts, 'The capital of France is Paris.\nTwo plus two is four.\n');
+      const run = await quantbench('compare', '--model-a', join(model, 'bf16'), '--engine-a', 'cpu', '--kernel-a', 'bf16', '--model-b', join(model, 'fp8'), '--engine-b', 'cpu', '--kernel-b', 'w8a16', '--prompts', prompts);
+      expect(run.code, run.stderr).toBe(0);
+      const kl = Number(/mean KL divergence\s+(\S+)/.exec(run.stdout)?.[1]);
+      expect(kl).toBeGreaterThan(0);
+      expect(run.stdout).toMatch(/same top token\s+[\d.]+% \[/);
+      expect(run.stdout).toMatch(/positions\s+\d+/);
+    });
   });
 });

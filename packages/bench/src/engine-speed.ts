@@ -45,7 +45,7 @@ function tokens(count: number, salt: number): Int32Array {
 async function timeDecode(logits: LogitsModel, batch: number, iterations: number): Promise<SpeedFigure> {
   for (let sequence = 0; sequence < batch; sequence++) await logits.prefill(sequence, tokens(16, sequence), 'none');
   const step = Array.from({ length: batch }, (_, sequence) => ({ sequence, token: 1000 + sequence }));
-  const bench = new Bench({ iterations, time: 0, warmupIterations: 2, warmupTime: 0 });
+  const bench = new Bench({ iterations, time: 0, warmupIterations: 4, warmupTime: 0 });
   bench.add(`decode-b${batch}`, async () => {
     await logits.decode(step);
   });
@@ -66,7 +66,7 @@ export async function measureSpeed(model: LoadedModel, options: SpeedOptions): P
   const logits = model.logits;
   if (!logits) throw new Error('measureSpeed needs an engine that exposes logits');
   const prompt = tokens(options.prefillTokens, 0);
-  const prefill = new Bench({ iterations: options.prefillIterations ?? 5, time: 0, warmupIterations: 1, warmupTime: 0 });
+  const prefill = new Bench({ iterations: options.prefillIterations ?? 5, time: 0, warmupIterations: 2, warmupTime: 0 });
   prefill.add(`prefill-${options.prefillTokens}`, async () => {
     logits.reset(0);
     await logits.prefill(0, prompt, 'last');

@@ -86,7 +86,7 @@ export async function createRunReport(options: { reportsDir: string; name?: stri
       for (const row of newRows) rows.push(ResultRowSchema.parse(row));
       const file: ResultsFile = ResultsFileSchema.parse({ schemaVersion: RESULTS_SCHEMA_VERSION, runId, createdAt: options.environment.createdAt, rows });
       await writeAtomically(join(dir, 'results.json'), `${JSON.stringify(file, null, 2)}\n`);
-      await writeAtomically(join(dir, 'results.csv'), `${Papa.unparse(rows, { columns: Object.keys(ResultRowSchema.shape) })}\n`);
+      await writeAtomically(join(dir, 'results.csv'), `${Papa.unparse(rows, { columns: Object.keys(ResultRowSchema.shape), newline: '\n' })}\n`);
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * CPU engine benchmark: prefill and decode tokens/s and memory for the synthetic `tiny` and `mid` presets in every
  * kernel mode, written as a run report under reports/runs/. Usage (from the repo root):
- *   pnpm --filter @quantbench/engine-cpu bench [-- --presets tiny,mid --threads N]
+ *   pnpm --filter @quantbench/engine-cpu bench [--presets tiny,mid --threads N]   (default: tiny)
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -10,7 +10,7 @@ import { type KernelMode, type ResultRow, weightFormatOf } from '@quantbench/cor
 import { ensureSyntheticCheckpoints, isPresetName, type PresetName } from '@quantbench/model';
 import { createCpuEngine } from '../src/index.js';
 
-const { values } = parseArgs({ args: process.argv.slice(2).filter((arg) => arg !== '--'), options: { presets: { type: 'string', default: 'tiny,mid' }, threads: { type: 'string' } } });
+const { values } = parseArgs({ args: process.argv.slice(2).filter((arg) => arg !== '--'), options: { presets: { type: 'string', default: 'tiny' }, threads: { type: 'string' } } });
 const presets = values.presets.split(',').map((name) => {
   if (!isPresetName(name)) throw new Error(`unknown preset '${name}'`);
   return name;
