@@ -1,4 +1,5 @@
 export * from './engine.js';
+export * from './engine-kit/index.js';
 export * from './results/schema.js';
 export * from './formats/index.js';
 export * from './quant/index.js';

@@ -1,7 +1,14 @@
 import { availableParallelism, cpus } from 'node:os';
-import type { Engine, EngineCapabilities, EngineFactory, LoadedModel, LoadOptions } from '@quantbench/core';
+import {
+  type Engine,
+  type EngineCapabilities,
+  type EngineFactory,
+  type LoadedModel,
+  LocalLoadedModel,
+  type LoadOptions,
+  RowsLogitsModel,
+} from '@quantbench/core';
 import { loadTokenizer, openCheckpoint } from '@quantbench/model';
-import { CpuLoadedModel } from './cpu-model.js';
 import { Qwen3Forward } from './forward.js';
 import { loadWeights } from './weights.js';
 
@@ -49,7 +56,26 @@ export const createCpuEngine: EngineFactory<CpuEngineOptions> = async (options =
           maxBatch,
           maxContext,
         });
-        const model = new CpuLoadedModel(forward, tokenizer, load.kernel, load.modelDir);
+        const logits = new RowsLogitsModel(
+          {
+            vocabSize: config.vocabSize,
+            maxContext,
+            maxBatch,
+            maxRows: forward.options.maxRows,
+            length: (sequence) => forward.kv.length(sequence),
+            run: async (rows, logitRows) => forward.run(rows, logitRows),
+            reset: (sequence) => forward.kv.reset(sequence),
+          },
+          'cpu',
+        );
+        const model = new LocalLoadedModel({
+          logits,
+          codec: tokenizer,
+          kernel: load.kernel,
+          modelDir: load.modelDir,
+          memory: () => forward.memory(),
+          dispose: () => forward.dispose(),
+        });
         loaded.add(model);
         return model;
       } finally {

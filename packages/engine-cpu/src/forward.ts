@@ -6,7 +6,7 @@
  * different lengths. Activations are float32 (sums in float64); weights stay in their stored format and the
  * matmuls are split over threads; norms, RoPE and attention run on the calling thread.
  */
-import { E4M3_DECODE, type KernelMode, quantizeActivationsFp8 } from '@quantbench/core';
+import { E4M3_DECODE, type ForwardRow, type KernelMode, type MemoryReport, quantizeActivationsFp8 } from '@quantbench/core';
 import { attendOne } from './kernels/attention.js';
 import { applyRope } from './kernels/rope.js';
 import { rmsNorm } from './kernels/rms-norm.js';
@@ -16,12 +16,6 @@ import { Op } from './pool/jobs.js';
 import { ThreadPool } from './pool/thread-pool.js';
 import { type RopeFrequencies, ropeFrequencies } from './rope-frequencies.js';
 import type { LinearWeight, ModelWeights } from './weights.js';
-
-export interface ForwardRow {
-  readonly sequence: number;
-  readonly position: number;
-  readonly token: number;
-}
 
 export interface ForwardOptions {
   readonly threads: number;
@@ -185,6 +179,18 @@ export class Qwen3Forward {
       gate: a[Act.gate]!,
       up: a[Act.up]!,
       projected: a[Act.projected]!,
+    };
+  }
+
+  /** Weights, KV cache and activation buffers, as this engine holds them. */
+  memory(): MemoryReport {
+    const fixed = this.weights.bytes + this.activationBytes;
+    return {
+      bytesNow: fixed + this.kv.bytes(),
+      bytesPeak: fixed + this.kv.peakBytes(),
+      weightBytes: this.weights.bytes,
+      kvCacheBytes: this.kv.bytes(),
+      source: 'engine accounting (weights, KV cache, activation buffers)',
     };
   }
 
