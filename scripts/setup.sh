@@ -1,8 +1,26 @@
 #!/usr/bin/env bash
 # Installs everything quantbench needs on a fresh Debian machine that has Node.js 20+ and npm:
-# pnpm (from the npm registry), then the workspace's packages from the lockfile. Safe to run again.
+# - Debian's chromium (its SwiftShader Vulkan driver runs the WebGPU engine where there is no GPU, and it is the
+#   browser for the WebGPU browser test) and libvulkan1 (the Vulkan loader Dawn needs);
+# - pnpm from the npm registry, then the workspace's packages from the lockfile.
+# Safe to run again: what is already there is not installed twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(chromium libvulkan1)
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${missing[*]} (apt-get)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: warning: ${missing[*]} not installed and this is not root with apt-get; the WebGPU engine will need a GPU" >&2
+  fi
+fi
 
 PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
 if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version)" != "$PNPM_VERSION" ]; then

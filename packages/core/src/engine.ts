@@ -132,8 +132,23 @@ export interface LogitsModel {
   prefill(sequence: number, tokens: Int32Array, wanted: LogitsWanted): Promise<Float32Array>;
   /** One decode step for several sequences at once; returns `[inputs.length, vocabSize]` logits. */
   decode(inputs: readonly DecodeInput[]): Promise<Float32Array>;
+  /**
+   * Optional: a decode step that selects on the device the `k` largest logits of each sequence (k ≤ MAX_DEVICE_TOP_K),
+   * sorted descending with lower token ids first on ties, so only `k` (token, logit) pairs per sequence come back
+   * instead of the whole vocabulary. `[inputs.length, k]` each.
+   */
+  decodeTopK?(inputs: readonly DecodeInput[], k: number): Promise<TopKRows>;
   /** Forgets a sequence's cache so its slot can be reused. */
   reset(sequence: number): void;
+}
+
+/** The largest `k` engines must support in `decodeTopK`. */
+export const MAX_DEVICE_TOP_K = 64;
+
+export interface TopKRows {
+  readonly k: number;
+  readonly tokens: Int32Array;
+  readonly logits: Float32Array;
 }
 
 /** A model as loaded by an engine. */

@@ -14,7 +14,7 @@ import { swiglu } from './kernels/swiglu.js';
 import { KvCache } from './kv-cache.js';
 import { Op } from './pool/jobs.js';
 import { ThreadPool } from './pool/thread-pool.js';
-import { type RopeFrequencies, ropeFrequencies } from './rope-frequencies.js';
+import { type RopeFrequencies, ropeFrequencies } from '@quantbench/model';
 import type { LinearWeight, ModelWeights } from './weights.js';
 
 export interface ForwardOptions {

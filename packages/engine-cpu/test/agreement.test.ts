@@ -62,7 +62,7 @@ describe('cpu engine agrees with the float64 reference', () => {
 
 describe('RoPE frequencies agree with the reference', () => {
   it('plain and YaRN ×4 inverse frequencies and attention factor', async () => {
-    const { ropeFrequencies } = await import('../src/rope-frequencies.js');
+    const { ropeFrequencies } = await import('@quantbench/model');
     const { yarnInvFreq, defaultInvFreq } = await import('./reference/qwen3-f64.js');
     const { PRESETS } = await import('@quantbench/model');
     const plain = PRESETS.tiny;

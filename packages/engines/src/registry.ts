@@ -16,6 +16,11 @@ export const ENGINES: readonly EngineEntry[] = [
     summary: 'reference engine: TypeScript on worker threads, every kernel mode',
     create: async () => (await import('@quantbench/engine-cpu')).createCpuEngine(),
   },
+  {
+    name: 'webgpu',
+    summary: 'WGSL kernels on Dawn (a hardware adapter, else SwiftShader) or a browser',
+    create: async () => (await import('@quantbench/engine-webgpu')).createWebGpuEngine(),
+  },
 ];
 
 export const ENGINE_NAMES = ENGINES.map((entry) => entry.name);

@@ -9,7 +9,13 @@ describe('engine registry', () => {
     expect(cpu && cpu.available && cpu.device).toMatch(/^CPU: .+ \(\d+ threads?\)$/);
   });
 
+  it('finds a WebGPU adapter by itself (SwiftShader without a GPU) and names it', async () => {
+    const webgpu = (await engineStatuses()).find((status) => status.name === 'webgpu');
+    expect(webgpu).toMatchObject({ available: true });
+    expect(webgpu && webgpu.available && webgpu.device).toMatch(/ — (hardware|SwiftShader)/);
+  });
+
   it('names the choices when asked for an unknown engine', async () => {
-    await expect(loadEngine('tpu')).rejects.toThrow("unknown engine 'tpu': expected one of cpu");
+    await expect(loadEngine('tpu')).rejects.toThrow("unknown engine 'tpu': expected one of cpu, webgpu");
   });
 });

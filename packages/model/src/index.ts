@@ -1,7 +1,10 @@
 export * from './errors.js';
+export * from './files/index.js';
+export { nodeModelFiles } from './files/node.js';
 export * from './tokenizer/index.js';
 export * from './safetensors/index.js';
 export * from './config/index.js';
 export * from './checkpoint/index.js';
 export * from './synth/index.js';
 export * from './hub/index.js';
+export { ropeFrequencies, ropeTable, type RopeFrequencies } from './rope/rope-frequencies.js';

@@ -4,7 +4,7 @@
  * of each of several sequences (of different lengths). This class owns the checks (token ids, context and batch
  * limits, repeated sequences); the engine owns its KV cache and arithmetic.
  */
-import type { DecodeInput, LogitsModel, LogitsWanted } from '../engine.js';
+import { type DecodeInput, type LogitsModel, type LogitsWanted, MAX_DEVICE_TOP_K, type TopKRows } from '../engine.js';
 
 export interface ForwardRow {
   readonly sequence: number;
@@ -22,6 +22,8 @@ export interface RowForward {
   length(sequence: number): number;
   /** Runs the rows, caching their K/V, and returns the logits [logitRows.length, vocab] of the listed rows. */
   run(rows: readonly ForwardRow[], logitRows: readonly number[]): Promise<Float32Array>;
+  /** Optional: as `run` with every row wanted, returning only each row's k best (token, logit) pairs. */
+  runTopK?(rows: readonly ForwardRow[], k: number): Promise<TopKRows>;
   reset(sequence: number): void;
 }
 
@@ -30,6 +32,8 @@ export class RowsLogitsModel implements LogitsModel {
   readonly maxContext: number;
   readonly maxBatch: number;
 
+  readonly decodeTopK?: (inputs: readonly DecodeInput[], k: number) => Promise<TopKRows>;
+
   constructor(
     private readonly forward: RowForward,
     private readonly engine: string,
@@ -37,6 +41,15 @@ export class RowsLogitsModel implements LogitsModel {
     this.vocabSize = forward.vocabSize;
     this.maxContext = forward.maxContext;
     this.maxBatch = forward.maxBatch;
+    const runTopK = forward.runTopK?.bind(forward);
+    if (runTopK) {
+      this.decodeTopK = async (inputs, k) => {
+        if (!(Number.isInteger(k) && k >= 1 && k <= MAX_DEVICE_TOP_K)) {
+          throw new RangeError(`${this.engine} engine: top-k needs 1 ≤ k ≤ ${MAX_DEVICE_TOP_K}, got ${k}`);
+        }
+        return runTopK(this.decodeRows(inputs), k);
+      };
+    }
   }
 
   length(sequence: number): number {
@@ -62,6 +75,12 @@ export class RowsLogitsModel implements LogitsModel {
   }
 
   async decode(inputs: readonly DecodeInput[]): Promise<Float32Array> {
+    const rows = this.decodeRows(inputs);
+    return this.forward.run(rows, rows.map((_, r) => r));
+  }
+
+  /** The rows of one decode step, after the checks every decode needs. */
+  private decodeRows(inputs: readonly DecodeInput[]): ForwardRow[] {
     if (inputs.length > this.maxBatch) {
       throw new RangeError(`${this.engine} engine: ${inputs.length} sequences in one decode step, over maxBatch ${this.maxBatch}`);
     }
@@ -69,14 +88,13 @@ export class RowsLogitsModel implements LogitsModel {
       throw new Error(`${this.engine} engine: a decode step lists the same sequence twice`);
     }
     this.checkTokens(Int32Array.from(inputs, (input) => input.token));
-    const rows = inputs.map((input) => {
+    return inputs.map((input) => {
       const position = this.length(input.sequence);
       if (position + 1 > this.maxContext) {
         throw new RangeError(`${this.engine} engine: sequence ${input.sequence} is full (maxContext ${this.maxContext})`);
       }
       return { sequence: input.sequence, position, token: input.token };
     });
-    return this.forward.run(rows, rows.map((_, r) => r));
   }
 
   reset(sequence: number): void {

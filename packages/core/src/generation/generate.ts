@@ -29,6 +29,7 @@ import type {
 import { createRng } from '../sampling/rng.js';
 import type { Rng } from '../sampling/rng.js';
 import { sampleToken } from '../sampling/sample.js';
+import { deviceTopK, sampleFromTopK } from './device-top-k.js';
 
 /** What the loop needs from a tokenizer; a tokenizer package's tokenizer satisfies it structurally. */
 export interface PromptCodec {
@@ -248,9 +249,19 @@ async function runLoop(
       if (inputs.length === 0) break;
 
       signal?.throwIfAborted();
-      const logits = await model.decode(inputs);
       decodeSteps++;
       decodedRows += inputs.length;
+      const k = deviceTopK(model, batch.map((active) => active.request.sampling));
+      if (k !== null) {
+        const top = await model.decodeTopK!(inputs, k);
+        for (let row = 0; row < inputs.length; row++) {
+          const active = batch[row]!;
+          active.decodeSteps++;
+          accept(inputs[row]!.sequence, active, sampleFromTopK(top, row, active.request.sampling, active.rng));
+        }
+        continue;
+      }
+      const logits = await model.decode(inputs);
       checkRows(logits, inputs.length, vocab, 'decode');
       for (let row = 0; row < inputs.length; row++) {
         const active = batch[row]!;

@@ -1,1 +1,2 @@
 export * from './generate.js';
+export { deviceTopK, sampleFromTopK } from './device-top-k.js';

@@ -1,7 +1,8 @@
 import { decodeToF32, type DType, type WeightFormat } from '@quantbench/core';
 import { CONFIG_FILE_NAME, readQwen3Config, type Qwen3Config } from '../config/index.js';
 import { ModelFileError } from '../errors.js';
-import { openSafetensorsDir, type TensorInfo, type TensorStore } from '../safetensors/index.js';
+import { openModelSource, type ModelFiles, type ModelSource } from '../files/model-files.js';
+import { openSafetensorsDir, type TensorInfo, type TensorStore } from '../safetensors/read.js';
 import {
   LM_HEAD_NAME,
   expectedTensors,
@@ -22,7 +23,10 @@ export interface Fp8Weight {
 
 /** A validated Qwen3 checkpoint directory, open for reading tensor by tensor. */
 export interface Checkpoint {
+  /** The directory path or base URL (`files.location`). */
   readonly dir: string;
+  /** Where the files are read from (closed by close() when openCheckpoint was given a path). */
+  readonly files: ModelFiles;
   readonly config: Qwen3Config;
   readonly format: WeightFormat;
   readonly store: TensorStore;
@@ -175,30 +179,44 @@ function throwFirst(problems: readonly Problem[]): void {
  * index. The format is 'fp8' when config.json has a quantization_config, else 'bf16'. Every expected tensor
  * is checked (present, dtype, shape from the config) and unexpected tensors are refused, all from headers
  * alone, before any weight is read; the first problem is thrown as a ModelFileError with the count of others.
+ *
+ * `dir` is a directory path (Node) or a ModelFiles, e.g. `httpModelFiles(url)` in a browser; a ModelFiles passed
+ * in is left open by close().
  */
-export async function openCheckpoint(dir: string): Promise<Checkpoint> {
-  const config = await readQwen3Config(dir);
-  const format: WeightFormat = config.quantization === null ? 'bf16' : 'fp8';
-  const store = await openSafetensorsDir(dir);
+export async function openCheckpoint(dir: ModelSource): Promise<Checkpoint> {
+  const { files, owned } = await openModelSource(dir);
   try {
-    const expected = expectedTensors(config, format);
-    throwFirst(checkExpected(store, config, format, CONFIG_FILE_NAME, expected));
-    throwFirst(checkUnexpected(store, config, format, CONFIG_FILE_NAME, expected));
-    return new CheckpointImpl(dir, config, format, store, expected);
+    const config = await readQwen3Config(files);
+    const format: WeightFormat = config.quantization === null ? 'bf16' : 'fp8';
+    const store = await openSafetensorsDir(files);
+    try {
+      const expected = expectedTensors(config, format);
+      throwFirst(checkExpected(store, config, format, CONFIG_FILE_NAME, expected));
+      throwFirst(checkUnexpected(store, config, format, CONFIG_FILE_NAME, expected));
+      return new CheckpointImpl(files, owned, config, format, store, expected);
+    } catch (error) {
+      await store.close().catch(() => undefined);
+      throw error;
+    }
   } catch (error) {
-    await store.close().catch(() => undefined);
+    if (owned) await files.close?.().catch(() => undefined);
     throw error;
   }
 }
 
 class CheckpointImpl implements Checkpoint {
+  readonly dir: string;
+
   constructor(
-    readonly dir: string,
+    readonly files: ModelFiles,
+    private readonly owned: boolean,
     readonly config: Qwen3Config,
     readonly format: WeightFormat,
     readonly store: TensorStore,
     readonly expected: readonly ExpectedTensor[],
-  ) {}
+  ) {
+    this.dir = files.location;
+  }
 
   linearNames(layer: number): Record<LinearProjection, string> {
     if (!(Number.isInteger(layer) && layer >= 0 && layer < this.config.numLayers)) {
@@ -260,7 +278,8 @@ class CheckpointImpl implements Checkpoint {
     return decodeToF32(info.dtype, bytes);
   }
 
-  close(): Promise<void> {
-    return this.store.close();
+  async close(): Promise<void> {
+    await this.store.close();
+    if (this.owned) await this.files.close?.();
   }
 }

@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { ModelFileError } from '../errors.js';
 import { formatZodIssues } from '../safetensors/zod-issues.js';
+import { errorMessage, isNotFound, modelFilePath, openModelSource, type ModelFiles, type ModelSource } from '../files/model-files.js';
 
 export const QWEN3_ARCHITECTURE = 'Qwen3ForCausalLM';
 export const QWEN3_MODEL_TYPE = 'qwen3';
@@ -238,15 +237,23 @@ export function parseQwen3Config(json: unknown, file: string): Qwen3Config {
   };
 }
 
-/** Reads and validates `<dir>/config.json`. */
-export async function readQwen3Config(dir: string): Promise<Qwen3Config> {
-  const file = join(dir, CONFIG_FILE_NAME);
+/** Reads and validates `<dir>/config.json`; `dir` is a directory path (Node) or a ModelFiles (e.g. `httpModelFiles(url)`). */
+export async function readQwen3Config(dir: ModelSource): Promise<Qwen3Config> {
+  const { files, owned } = await openModelSource(dir);
+  try {
+    return await readQwen3ConfigFrom(files);
+  } finally {
+    if (owned) await files.close?.();
+  }
+}
+
+async function readQwen3ConfigFrom(files: ModelFiles): Promise<Qwen3Config> {
+  const file = modelFilePath(files, CONFIG_FILE_NAME);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await files.readText(CONFIG_FILE_NAME);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    fail(file, code === 'ENOENT' ? 'not found' : `cannot read (${(error as Error).message})`, 'download config.json with the checkpoint');
+    fail(file, isNotFound(error) ? 'not found' : `cannot read (${errorMessage(error)})`, 'download config.json with the checkpoint');
   }
   let json: unknown;
   try {

@@ -1,26 +1,3 @@
-export {
-  SAFETENSORS_DTYPE_BYTES,
-  SUPPORTED_DTYPES,
-  elementCount,
-  isSupportedDType,
-  type SafetensorsDType,
-} from './dtype.js';
-export { MAX_HEADER_BYTES, type TensorInfo } from './header.js';
-export {
-  READ_CHUNK_BYTES,
-  openSafetensors,
-  type NewTensor,
-  type SafetensorsFile,
-  type TensorSource,
-} from './reader.js';
+export * from './read.js';
 export { writeSafetensors } from './writer.js';
-export {
-  INDEX_FILE_NAME,
-  SINGLE_FILE_NAME,
-  openSafetensorsDir,
-  shardFileName,
-  writeShardedSafetensors,
-  type ShardedWriteOptions,
-  type ShardedWriteResult,
-  type TensorStore,
-} from './sharded.js';
+export { writeShardedSafetensors, type ShardedWriteOptions, type ShardedWriteResult } from './sharded-write.js';

@@ -1,15 +1,13 @@
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, normalize } from 'node:path';
 import { z } from 'zod';
 import { ModelFileError } from '../errors.js';
+import { errorCode, errorMessage, modelFilePath, openModelSource, type ModelFiles, type ModelSource } from '../files/model-files.js';
 import type { TensorInfo } from './header.js';
-import { openSafetensors, type NewTensor, type SafetensorsFile, type TensorSource } from './reader.js';
-import { checkNewTensors, writeSafetensors } from './writer.js';
+import { openSafetensorsIn, type SafetensorsFile, type TensorSource } from './reader.js';
 import { formatZodIssues } from './zod-issues.js';
 
 export const SINGLE_FILE_NAME = 'model.safetensors';
 export const INDEX_FILE_NAME = 'model.safetensors.index.json';
-const SHARD_PATTERN = /^model-\d{5}-of-\d{5}\.safetensors$/;
+export const SHARD_PATTERN = /^model-\d{5}-of-\d{5}\.safetensors$/;
 
 /** Hugging Face shard name: `model-00001-of-00003.safetensors` (1-based). */
 export function shardFileName(index: number, count: number): string {
@@ -27,146 +25,86 @@ export interface TensorStore extends TensorSource {
   readonly shards: readonly SafetensorsFile[];
 }
 
-export interface ShardedWriteOptions {
-  /** Largest shard in tensor-data bytes; a single tensor larger than this gets a shard of its own. */
-  readonly maxShardBytes: number;
-  /** `__metadata__` written into every shard (Hugging Face writes `{format: 'pt'}`). */
-  readonly metadata?: Readonly<Record<string, string>>;
-}
-
-export interface ShardedWriteResult {
-  /** Paths of the safetensors files written, in order. */
-  readonly files: readonly string[];
-  /** Path of the index.json, or null when everything fit in one `model.safetensors`. */
-  readonly index: string | null;
-  /** Sum of all tensors' byte lengths (the index's `metadata.total_size`). */
-  readonly totalSize: number;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Writes tensors (sorted by name, packed greedily in that order) as Hugging Face does: one `model.safetensors`
- * when everything fits in `maxShardBytes`, else `model-0000i-of-0000N.safetensors` shards plus
- * `model.safetensors.index.json` ({metadata: {total_size}, weight_map}). Shards are written first and the
- * index last, each atomically; stale `model.safetensors`, index and `model-*-of-*.safetensors` files left in
- * `dir` by an earlier write with a different layout are removed afterwards, so the directory is never ambiguous.
- */
-export async function writeShardedSafetensors(
-  dir: string,
-  tensors: readonly NewTensor[],
-  options: ShardedWriteOptions,
-): Promise<ShardedWriteResult> {
-  if (!(Number.isSafeInteger(options.maxShardBytes) && options.maxShardBytes > 0)) {
-    throw new RangeError(`maxShardBytes must be a positive integer, got ${options.maxShardBytes}`);
-  }
-  const sorted = checkNewTensors(dir, tensors);
-  const groups: NewTensor[][] = [];
-  let current: NewTensor[] = [];
-  let currentBytes = 0;
-  let totalSize = 0;
-  for (const tensor of sorted) {
-    const bytes = tensor.data.byteLength;
-    totalSize += bytes;
-    if (current.length > 0 && currentBytes + bytes > options.maxShardBytes) {
-      groups.push(current);
-      current = [];
-      currentBytes = 0;
-    }
-    current.push(tensor);
-    currentBytes += bytes;
-  }
-  if (current.length > 0 || groups.length === 0) groups.push(current);
-
-  await mkdir(dir, { recursive: true });
-  const written: string[] = [];
-  const keep = new Set<string>();
-  let indexPath: string | null = null;
-  if (groups.length === 1) {
-    const path = join(dir, SINGLE_FILE_NAME);
-    await writeSafetensors(path, groups[0] ?? [], options.metadata);
-    written.push(path);
-    keep.add(SINGLE_FILE_NAME);
-  } else {
-    const weightMap: Record<string, string> = {};
-    for (const [i, group] of groups.entries()) {
-      const name = shardFileName(i + 1, groups.length);
-      const path = join(dir, name);
-      await writeSafetensors(path, group, options.metadata);
-      written.push(path);
-      keep.add(name);
-      for (const tensor of group) weightMap[tensor.name] = name;
-    }
-    indexPath = join(dir, INDEX_FILE_NAME);
-    const index = { metadata: { total_size: totalSize }, weight_map: weightMap };
-    await writeFile(`${indexPath}.partial`, `${JSON.stringify(index, null, 2)}\n`);
-    await rename(`${indexPath}.partial`, indexPath);
-    keep.add(INDEX_FILE_NAME);
-  }
-
-  for (const entry of await readdir(dir)) {
-    const ours = entry === SINGLE_FILE_NAME || entry === INDEX_FILE_NAME || SHARD_PATTERN.test(entry);
-    if (ours && !keep.has(entry)) await rm(join(dir, entry), { force: true });
-  }
-  return { files: written, index: indexPath, totalSize };
-}
-
 const indexSchema = z.looseObject({
   metadata: z.looseObject({ total_size: z.number().nonnegative().optional() }).nullish(),
   weight_map: z.record(z.string(), z.string().min(1)),
 });
+
+/** True when a shard name from the index points outside the checkpoint directory (absolute, or `..` escapes it). */
+function outsideDir(file: string): boolean {
+  if (file.startsWith('/') || file.startsWith('\\') || /^[A-Za-z]:/.test(file) || /^[a-z][a-z0-9+.-]*:\/\//i.test(file)) return true;
+  const parts: string[] = [];
+  for (const part of file.split(/[/\\]/)) {
+    if (part === '' || part === '.') continue;
+    if (part === '..' && parts.length > 0 && parts[parts.length - 1] !== '..') parts.pop();
+    else parts.push(part);
+  }
+  return parts.join('/').startsWith('..');
+}
 
 /**
  * Opens the tensors of a checkpoint directory: a single `model.safetensors`, or `model.safetensors.index.json`
  * plus the shards it names. The index is checked completely before use: every shard it names exists and is a
  * valid safetensors file, every tensor it lists is in the shard it names, no tensor is in two shards, and no
  * shard holds a tensor the index does not list. `tensors[*].file` says which shard holds each tensor.
+ *
+ * `dir` is a directory path (Node) or a ModelFiles (e.g. `httpModelFiles(url)`); a ModelFiles passed in is not
+ * closed by the store's close().
  */
-export async function openSafetensorsDir(dir: string): Promise<TensorStore> {
-  let entries: string[];
+export async function openSafetensorsDir(dir: ModelSource): Promise<TensorStore> {
+  const { files, owned } = await openModelSource(dir);
   try {
-    entries = await readdir(dir);
+    return await openSafetensorsFiles(files, owned);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ModelFileError(dir, code === 'ENOENT' ? 'directory not found' : `cannot list directory (${(error as Error).message})`, {
-      fix: 'check the checkpoint path',
-    });
+    if (owned) await files.close?.().catch(() => undefined);
+    throw error;
   }
-  const hasSingle = entries.includes(SINGLE_FILE_NAME);
-  const hasIndex = entries.includes(INDEX_FILE_NAME);
+}
+
+async function openSafetensorsFiles(files: ModelFiles, owned: boolean): Promise<TensorStore> {
+  const dir = files.location;
+  let entries: string[] | null = null;
+  if (files.list !== undefined) {
+    try {
+      entries = await files.list();
+    } catch (error) {
+      throw new ModelFileError(dir, errorCode(error) === 'ENOENT' ? 'directory not found' : `cannot list directory (${errorMessage(error)})`, {
+        fix: 'check the checkpoint path',
+      });
+    }
+  }
+  const has = async (name: string): Promise<boolean> => (entries === null ? files.exists(name) : entries.includes(name));
+  // Without a listing (HTTP) each check is a request (HEAD), and one of the two is normally a 404.
+  const hasSingle = await has(SINGLE_FILE_NAME);
+  const hasIndex = await has(INDEX_FILE_NAME);
   if (hasSingle && hasIndex) {
     throw new ModelFileError(dir, `has both ${SINGLE_FILE_NAME} and ${INDEX_FILE_NAME}; it is ambiguous which holds the weights`, {
       fix: 'delete the stale one (the one not from the latest download or export)',
     });
   }
   if (hasSingle) {
-    const file = await openSafetensors(join(dir, SINGLE_FILE_NAME));
-    return new Store(dir, file.path, false, [file], file.tensors);
+    const file = await openSafetensorsIn(files, SINGLE_FILE_NAME, false);
+    return new Store(files, owned, file.path, false, [file], file.tensors);
   }
   if (!hasIndex) {
-    const others = entries.filter((entry) => entry.endsWith('.safetensors'));
-    throw new ModelFileError(
-      dir,
-      `has neither ${SINGLE_FILE_NAME} nor ${INDEX_FILE_NAME}${others.length > 0 ? ` (found ${others.slice(0, 5).join(', ')})` : ' (no .safetensors files at all)'}`,
-      { fix: 'point to a Hugging Face checkpoint directory, or download the model weights into it' },
-    );
+    const others = (entries ?? []).filter((entry) => entry.endsWith('.safetensors'));
+    const found =
+      entries === null ? '' : others.length > 0 ? ` (found ${others.slice(0, 5).join(', ')})` : ' (no .safetensors files at all)';
+    throw new ModelFileError(dir, `has neither ${SINGLE_FILE_NAME} nor ${INDEX_FILE_NAME}${found}`, {
+      fix: 'point to a Hugging Face checkpoint directory, or download the model weights into it',
+    });
   }
-  return openSharded(dir, join(dir, INDEX_FILE_NAME));
+  return openSharded(files, owned);
 }
 
-async function openSharded(dir: string, indexPath: string): Promise<TensorStore> {
+async function openSharded(files: ModelFiles, owned: boolean): Promise<TensorStore> {
+  const dir = files.location;
+  const indexPath = modelFilePath(files, INDEX_FILE_NAME);
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(indexPath, 'utf8'));
+    json = JSON.parse(await files.readText(INDEX_FILE_NAME));
   } catch (error) {
-    throw new ModelFileError(indexPath, `is not valid JSON (${(error as Error).message})`, {
+    throw new ModelFileError(indexPath, `is not valid JSON (${errorMessage(error)})`, {
       fix: 'download the index file again',
     });
   }
@@ -188,20 +126,20 @@ async function openSharded(dir: string, indexPath: string): Promise<TensorStore>
     if (list === undefined) byFile.set(file, [name]);
     else list.push(name);
   }
-  const files = [...byFile.keys()].sort();
-  for (const file of files) {
+  const shardNames = [...byFile.keys()].sort();
+  for (const file of shardNames) {
     const first = (byFile.get(file) ?? [])[0] ?? '';
-    if (isAbsolute(file) || normalize(file).startsWith('..')) {
+    if (outsideDir(file)) {
       throw new ModelFileError(indexPath, `weight_map names shard '${file}', which is outside the checkpoint directory`, {
         tensor: first,
         fix: 'shard names must be file names relative to the checkpoint directory',
       });
     }
-    if (!(await exists(join(dir, file)))) {
+    if (!(await files.exists(file))) {
       const count = byFile.get(file)?.length ?? 0;
       throw new ModelFileError(
         indexPath,
-        `weight_map says shard '${file}' holds this tensor (and ${count - 1} more) but ${join(dir, file)} does not exist`,
+        `weight_map says shard '${file}' holds this tensor (and ${count - 1} more) but ${modelFilePath(files, file)} does not exist`,
         { tensor: first, fix: `download '${file}' into ${dir} (an interrupted download?)` },
       );
     }
@@ -209,10 +147,10 @@ async function openSharded(dir: string, indexPath: string): Promise<TensorStore>
 
   const shards: SafetensorsFile[] = [];
   try {
-    for (const file of files) shards.push(await openSafetensors(join(dir, file)));
+    for (const file of shardNames) shards.push(await openSafetensorsIn(files, file, false));
     const tensors = new Map<string, TensorInfo>();
     for (const [i, shard] of shards.entries()) {
-      const file = files[i] as string;
+      const file = shardNames[i] as string;
       for (const name of byFile.get(file) ?? []) {
         const info = shard.tensors.get(name);
         if (info === undefined) {
@@ -240,7 +178,7 @@ async function openSharded(dir: string, indexPath: string): Promise<TensorStore>
       }
     }
     const ordered = new Map([...tensors].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    return new Store(dir, indexPath, true, shards, ordered);
+    return new Store(files, owned, indexPath, true, shards, ordered);
   } catch (error) {
     await Promise.all(shards.map((shard) => shard.close().catch(() => undefined)));
     throw error;
@@ -249,14 +187,17 @@ async function openSharded(dir: string, indexPath: string): Promise<TensorStore>
 
 class Store implements TensorStore {
   readonly #byPath: Map<string, SafetensorsFile>;
+  readonly dir: string;
 
   constructor(
-    readonly dir: string,
+    private readonly files: ModelFiles,
+    private readonly owned: boolean,
     readonly source: string,
     readonly sharded: boolean,
     readonly shards: readonly SafetensorsFile[],
     readonly tensors: ReadonlyMap<string, TensorInfo>,
   ) {
+    this.dir = files.location;
     this.#byPath = new Map(shards.map((shard) => [shard.path, shard]));
   }
 
@@ -282,5 +223,6 @@ class Store implements TensorStore {
 
   async close(): Promise<void> {
     await Promise.all(this.shards.map((shard) => shard.close()));
+    if (this.owned) await this.files.close?.();
   }
 }

@@ -2,14 +2,13 @@
  * The Qwen3 tokenizer of a model directory: byte-level BPE from `tokenizer.json` (run by `@huggingface/tokenizers`)
  * plus the chat template from `tokenizer_config.json` (run by `@huggingface/jinja`).
  */
-import { access, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { ChatMessage } from '@quantbench/core';
 import { z } from 'zod';
 import { ModelFileError } from '../errors.js';
-import { detectTemplateVariant, type TemplateVariant } from './templates.js';
+import { errorCode, isNotFound, modelFilePath, openModelSource, type ModelFiles, type ModelSource } from '../files/model-files.js';
+import { detectTemplateVariant, type TemplateVariant } from './template-variants.js';
 
 export interface RenderChatOptions {
   /**
@@ -81,13 +80,15 @@ const tokenizerConfigSchema = z.looseObject({
     .optional(),
 });
 
-async function readJson(file: string, fix: string): Promise<unknown> {
+async function readJson(files: ModelFiles, name: string, fix: string): Promise<unknown> {
+  const file = modelFilePath(files, name);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await files.readText(name);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ModelFileError(file, code === 'ENOENT' ? 'file is missing' : `cannot read file (${code ?? String(e)})`, {
+    const code = errorCode(e);
+    const why = code === 'EHTTP' ? (e as Error).message : (code ?? String(e));
+    throw new ModelFileError(file, isNotFound(e) ? 'file is missing' : `cannot read file (${why})`, {
       fix,
     });
   }
@@ -105,37 +106,39 @@ function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Loads `dir/tokenizer.json` and `dir/tokenizer_config.json` (the chat template may instead be in
- * `dir/chat_template.jinja`, where recent transformers versions save it).
+ * `dir/chat_template.jinja`, where recent transformers versions save it). `dir` is a directory path (Node) or a
+ * ModelFiles, e.g. `httpModelFiles(url)` in a browser.
  *
  * With `vocabSize` (the model's `config.json` `vocab_size`), checks that every token id of the tokenizer is below it;
  * the embedding may be larger than the tokenizer (Qwen3-4B: 151 936 rows for 151 669 ids), never smaller.
  *
  * Every problem with the files is a `ModelFileError` naming the file and the fix.
  */
-export async function loadTokenizer(dir: string, opts: { vocabSize?: number } = {}): Promise<QwenTokenizer> {
-  const tokenizerFile = join(dir, 'tokenizer.json');
-  const configFile = join(dir, 'tokenizer_config.json');
+export async function loadTokenizer(dir: ModelSource, opts: { vocabSize?: number } = {}): Promise<QwenTokenizer> {
+  const { files, owned } = await openModelSource(dir);
+  try {
+    return await loadTokenizerFrom(files, opts);
+  } finally {
+    if (owned) await files.close?.();
+  }
+}
+
+async function loadTokenizerFrom(files: ModelFiles, opts: { vocabSize?: number }): Promise<QwenTokenizer> {
+  const dir = files.location;
+  const tokenizerFile = modelFilePath(files, 'tokenizer.json');
+  const configFile = modelFilePath(files, 'tokenizer_config.json');
   const fixFiles = `copy tokenizer.json and tokenizer_config.json from the model's Hugging Face repository into ${dir}`;
 
-  const tokenizerRaw = await readJson(tokenizerFile, fixFiles);
+  const tokenizerRaw = await readJson(files, 'tokenizer.json', fixFiles);
   const tokenizerParsed = tokenizerJsonSchema.safeParse(tokenizerRaw);
   if (!tokenizerParsed.success) {
     throw new ModelFileError(tokenizerFile, `not a tokenizers JSON file: ${describeIssues(tokenizerParsed.error)}`, {
       fix: fixFiles,
     });
   }
-  const configRaw = await readJson(configFile, fixFiles);
+  const configRaw = await readJson(files, 'tokenizer_config.json', fixFiles);
   const configParsed = tokenizerConfigSchema.safeParse(configRaw);
   if (!configParsed.success) {
     throw new ModelFileError(configFile, `not a tokenizer config: ${describeIssues(configParsed.error)}`, {
@@ -149,10 +152,9 @@ export async function loadTokenizer(dir: string, opts: { vocabSize?: number } = 
   if (typeof ct === 'string') chatTemplate = ct;
   else if (Array.isArray(ct)) chatTemplate = ct.find((t) => t.name === 'default')?.template;
   if (chatTemplate === undefined) {
-    const jinjaFile = join(dir, 'chat_template.jinja');
-    if (await exists(jinjaFile)) {
-      templateFile = jinjaFile;
-      chatTemplate = await readFile(jinjaFile, 'utf8');
+    if (await files.exists('chat_template.jinja')) {
+      templateFile = modelFilePath(files, 'chat_template.jinja');
+      chatTemplate = await files.readText('chat_template.jinja');
     }
   }
   if (chatTemplate === undefined) {

@@ -4,7 +4,7 @@
  * (inv_freq / factor) and extrapolated (inv_freq) frequencies with a linear ramp between the correction dims of
  * beta_fast and beta_slow rotations, and scales cos/sin by the attention factor 0.1·ln(factor) + 1.
  */
-import type { Qwen3Config } from '@quantbench/model';
+import type { Qwen3Config } from '../config/index.js';
 
 export interface RopeFrequencies {
   readonly invFreq: Float64Array;
@@ -40,4 +40,21 @@ export function ropeFrequencies(config: Qwen3Config): RopeFrequencies {
   }
   const attentionScale = scaling.attentionFactor ?? 0.1 * Math.log(scaling.factor) + 1;
   return { invFreq, attentionScale };
+}
+
+/**
+ * (cos, sin) per position and rotary pair, [positions, headDim/2, 2] float32, computed in float64 and scaled by
+ * the attention factor: the table GPU engines read instead of evaluating large angles in float32.
+ */
+export function ropeTable(frequencies: RopeFrequencies, positions: number): Float32Array {
+  const pairs = frequencies.invFreq.length;
+  const table = new Float32Array(positions * pairs * 2);
+  for (let p = 0; p < positions; p++) {
+    for (let j = 0; j < pairs; j++) {
+      const angle = p * frequencies.invFreq[j]!;
+      table[(p * pairs + j) * 2] = Math.cos(angle) * frequencies.attentionScale;
+      table[(p * pairs + j) * 2 + 1] = Math.sin(angle) * frequencies.attentionScale;
+    }
+  }
+  return table;
 }

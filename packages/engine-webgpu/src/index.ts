@@ -1,0 +1,1 @@
+export { createWebGpuEngine, type WebGpuEngineOptions } from './engine.js';

@@ -1,0 +1,1 @@
+export { startFileServer, type FileServer, type FileServerOptions } from './file-server.js';
