@@ -67,6 +67,8 @@ interface Case {
   readonly inDim: number;
   readonly outDim: number;
   readonly subgroups: boolean;
+  /** Use the per-output kernel that software adapters run. */
+  readonly software?: boolean;
   readonly outStride?: number;
   readonly outOffset?: number;
 }
@@ -159,7 +161,7 @@ async function runCase(run: KernelRunner, c: Case, seed: number): Promise<number
   const output = await upload(new Float32Array(c.rows * outStride).fill(SENTINEL), 'output');
   try {
     const y = await checked(async () => {
-      recordMatmul(run, { subgroups: c.subgroups }, {
+      recordMatmul(run, { subgroups: c.subgroups, software: c.software ?? false }, {
         mode: c.mode,
         weight,
         input,
@@ -190,7 +192,7 @@ async function runCase(run: KernelRunner, c: Case, seed: number): Promise<number
       }
     }
     const rel = maxErr / maxRef;
-    measured.push(`${c.mode} rows ${c.rows} [${c.outDim}×${c.inDim}]${c.subgroups ? ' sg' : ''}: ${rel.toExponential(2)}`);
+    measured.push(`${c.mode} rows ${c.rows} [${c.outDim}×${c.inDim}]${c.subgroups ? ' sg' : ''}${c.software ? ' per-output' : ''}: ${rel.toExponential(2)}`);
     return rel;
   } finally {
     for (const b of [weight, input, scales, inputScales, output]) if (b) ctx.memory.destroy(b);
@@ -228,6 +230,17 @@ describe('matmul kernels', () => {
         }
       }
     });
+    it(`per-output (software adapters) ${mode}: rows 1, 3, 9, 17 (partial row groups) × inDim 256, 704 × outDim 200, 320, and a window`, async () => {
+      const run = await runner();
+      let seed = 700;
+      for (const rows of [1, 3, 9, 17]) {
+        for (const shape of [{ inDim: 256, outDim: 200 }, { inDim: 704, outDim: 320 }]) {
+          expect(await runCase(run, { mode, rows, ...shape, subgroups: false, software: true }, seed++)).toBeLessThan(TOLERANCE);
+        }
+      }
+      expect(await runCase(run, { mode, rows: 2, inDim: 256, outDim: 200, subgroups: false, software: true, outStride: 300, outOffset: 50 }, seed++)).toBeLessThan(TOLERANCE);
+    });
+
     it(`${mode}: ragged shapes (inDim not a multiple of the K-tile, outDim ≤ one tile) and an output window`, async () => {
       const run = await runner();
       const inDim = mode === 'bf16' ? 258 : 132;
