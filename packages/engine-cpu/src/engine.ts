@@ -56,25 +56,16 @@ export const createCpuEngine: EngineFactory<CpuEngineOptions> = async (options =
           maxBatch,
           maxContext,
         });
-        const logits = new RowsLogitsModel(
-          {
-            vocabSize: config.vocabSize,
-            maxContext,
-            maxBatch,
-            maxRows: forward.options.maxRows,
-            length: (sequence) => forward.kv.length(sequence),
-            run: async (rows, logitRows) => forward.run(rows, logitRows),
-            reset: (sequence) => forward.kv.reset(sequence),
-          },
-          'cpu',
-        );
         const model = new LocalLoadedModel({
-          logits,
+          logits: new RowsLogitsModel(forward, 'cpu'),
           codec: tokenizer,
           kernel: load.kernel,
           modelDir: load.modelDir,
           memory: () => forward.memory(),
-          dispose: () => forward.dispose(),
+          dispose: async () => {
+            loaded.delete(model);
+            await forward.dispose();
+          },
         });
         loaded.add(model);
         return model;

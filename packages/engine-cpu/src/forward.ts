@@ -6,7 +6,7 @@
  * different lengths. Activations are float32 (sums in float64); weights stay in their stored format and the
  * matmuls are split over threads; norms, RoPE and attention run on the calling thread.
  */
-import { E4M3_DECODE, type ForwardRow, type KernelMode, type MemoryReport, quantizeActivationsFp8 } from '@quantbench/core';
+import { E4M3_DECODE, type ForwardRow, type KernelMode, type MemoryReport, quantizeActivationsFp8, type RowForward } from '@quantbench/core';
 import { attendOne } from './kernels/attention.js';
 import { applyRope } from './kernels/rope.js';
 import { rmsNorm } from './kernels/rms-norm.js';
@@ -40,7 +40,7 @@ const Act = {
   logits: 11,
 } as const;
 
-export class Qwen3Forward {
+export class Qwen3Forward implements RowForward {
   private readonly act: Float32Array[];
   private readonly scores: Float64Array;
   private readonly headAccumulator: Float64Array;
@@ -91,7 +91,36 @@ export class Qwen3Forward {
    * Runs `rows` through the model, appending their K/V to each sequence's cache, and returns the logits
    * [logitRows.length, vocab] of the rows listed in `logitRows` (indices into `rows`).
    */
-  run(rows: readonly ForwardRow[], logitRows: readonly number[]): Float32Array {
+  get vocabSize(): number {
+    return this.weights.config.vocabSize;
+  }
+
+  get maxRows(): number {
+    return this.options.maxRows;
+  }
+
+  get maxBatch(): number {
+    return this.options.maxBatch;
+  }
+
+  get maxContext(): number {
+    return this.options.maxContext;
+  }
+
+  length(sequence: number): number {
+    return this.kv.length(sequence);
+  }
+
+  reset(sequence: number): void {
+    this.kv.reset(sequence);
+  }
+
+  async run(rows: readonly ForwardRow[], logitRows: readonly number[]): Promise<Float32Array> {
+    return this.runNow(rows, logitRows);
+  }
+
+  /** The forward pass itself; synchronous, because the thread pool blocks until every slice is done. */
+  private runNow(rows: readonly ForwardRow[], logitRows: readonly number[]): Float32Array {
     const c = this.weights.config;
     const n = rows.length;
     const { residual, normed, q, k, v, attention, gate, up, projected } = this.views();

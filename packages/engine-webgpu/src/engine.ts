@@ -65,8 +65,8 @@ export const createWebGpuEngine: EngineFactory<WebGpuEngineOptions> = async (opt
           modelDir: load.modelDir,
           memory: () => forward.memory(),
           dispose: async () => {
-            forward.dispose();
             loaded.delete(model);
+            forward.dispose();
           },
         });
         loaded.add(model);

@@ -8,17 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { argmaxScratchBytes, recordArgmax } from '../src/kernels/argmax.js';
 import { recordTopK, topKScratch } from '../src/kernels/top-k.js';
 import { empty, readF32, readU32, runner, upload } from './gpu-harness.js';
+import { random } from './seeded-random.js';
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VOCAB = 151_936;
 

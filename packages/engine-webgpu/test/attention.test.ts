@@ -3,6 +3,7 @@ import type { KernelRunner } from '../src/gpu/index.js';
 import { ATTENTION_DECODE_CHUNK, attentionDecodePartialsBytes, recordAttentionDecode } from '../src/kernels/attention-decode.js';
 import { recordAttentionPrefill } from '../src/kernels/attention-prefill.js';
 import { empty, gpu, readF32, runner, upload } from './gpu-harness.js';
+import { random as rng } from './seeded-random.js';
 
 /**
  * Accuracy: the output is a convex combination of V rows, so its rounding error scales with the weighted absolute
@@ -20,16 +21,6 @@ const SHAPES = [
 
 type Shape = (typeof SHAPES)[number];
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Approximately normal values (sum of 4 uniforms), scaled. */
 function randoms(count: number, seed: number, scale = 1): Float32Array {

@@ -25,21 +25,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { KernelRunner } from '../src/gpu/index.js';
 import { type MatmulMode, recordMatmul, recordQuantizeActivations } from '../src/kernels/matmul.js';
 import { empty, gpu, readF32, runner, upload } from './gpu-harness.js';
+import { random } from './seeded-random.js';
 
 const BLOCK = 128;
 const TOLERANCE = 1e-5;
 
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normals(rand: () => number, n: number, sigma = 1): Float32Array {
   const out = new Float32Array(n);

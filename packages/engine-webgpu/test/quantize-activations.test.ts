@@ -17,19 +17,10 @@ import { params } from '../src/gpu/index.js';
 import { recordQuantizeActivations } from '../src/kernels/matmul.js';
 import { E4M3_ROUND_WGSL } from '../src/kernels/quantize-activations-fp8.js';
 import { empty, gpu, readF32, runner, upload } from './gpu-harness.js';
+import { random } from './seeded-random.js';
 
 const GROUP = 128;
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);

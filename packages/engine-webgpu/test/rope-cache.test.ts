@@ -9,17 +9,8 @@
 import { describe, expect, it } from 'vitest';
 import { recordQkNormRopeCache } from '../src/kernels/qk-norm-rope-cache.js';
 import { readF32, runner, upload } from './gpu-harness.js';
+import { random } from './seeded-random.js';
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function uniform(next: () => number, count: number, low: number, high: number): Float32Array {
   return Float32Array.from({ length: count }, () => low + (high - low) * next());
