@@ -5,6 +5,7 @@
  */
 import { E4M3_DECODE, E4M3_MAX, f32ArrayToE4m3 } from '../formats/e4m3.js';
 import { FP8_BLOCK } from './block-fp8.js';
+import { checkQuantShape } from './check-shape.js';
 
 /**
  * vLLM's default `eps` for `per_token_group_quant_fp8`: floors amax so an all-zero group gets a tiny positive
@@ -20,7 +21,7 @@ export interface Fp8Activations {
 }
 
 export function quantizeActivationsFp8(x: Float32Array, tokens: number, dim: number, group = FP8_BLOCK): Fp8Activations {
-  checkShape(x.length, tokens, dim, group);
+  checkQuantShape(x.length, tokens, dim, group, 'group');
   const groups = Math.ceil(dim / group);
   const codes = new Uint8Array(tokens * dim);
   const scales = new Float32Array(tokens * groups);
@@ -51,7 +52,7 @@ export function dequantizeActivationsFp8(
   dim: number,
   group = FP8_BLOCK,
 ): Float32Array {
-  checkShape(codes.length, tokens, dim, group);
+  checkQuantShape(codes.length, tokens, dim, group, 'group');
   const groups = Math.ceil(dim / group);
   if (scales.length !== tokens * groups) {
     throw new RangeError(`scales has ${scales.length} entries, expected ${tokens * groups} for [${tokens}, ${dim}]`);
@@ -63,12 +64,4 @@ export function dequantizeActivationsFp8(
     }
   }
   return out;
-}
-
-function checkShape(length: number, tokens: number, dim: number, group: number): void {
-  if (!Number.isInteger(tokens) || !Number.isInteger(dim) || tokens < 0 || dim < 0) {
-    throw new RangeError(`bad shape [${tokens}, ${dim}]`);
-  }
-  if (!Number.isInteger(group) || group <= 0) throw new RangeError(`bad group size ${group}`);
-  if (length !== tokens * dim) throw new RangeError(`${length} values do not fill [${tokens}, ${dim}]`);
 }

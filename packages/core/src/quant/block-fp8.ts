@@ -5,6 +5,7 @@
  * `weight_scale_inv` is the multiplier: w ≈ e4m3(code) × weight_scale_inv.
  */
 import { E4M3_DECODE, E4M3_MAX, f32ArrayToE4m3 } from '../formats/e4m3.js';
+import { checkQuantShape } from './check-shape.js';
 
 export const FP8_BLOCK = 128;
 
@@ -30,7 +31,7 @@ export const ZERO_BLOCK_SCALE = 1;
  * NaN weights are skipped for amax and encode to NaN codes.
  */
 export function quantizeBlockFp8(weights: Float32Array, rows: number, cols: number, block = FP8_BLOCK): BlockFp8Weights {
-  checkShape(weights.length, rows, cols, block);
+  checkQuantShape(weights.length, rows, cols, block, 'block');
   const scaleRows = Math.ceil(rows / block);
   const scaleCols = Math.ceil(cols / block);
 
@@ -68,7 +69,7 @@ export function dequantizeBlockFp8(
   cols: number,
   block = FP8_BLOCK,
 ): Float32Array {
-  checkShape(codes.length, rows, cols, block);
+  checkQuantShape(codes.length, rows, cols, block, 'block');
   const scaleCols = Math.ceil(cols / block);
   const expected = Math.ceil(rows / block) * scaleCols;
   if (scaleInv.length !== expected) {
@@ -82,12 +83,4 @@ export function dequantizeBlockFp8(
     }
   }
   return out;
-}
-
-function checkShape(length: number, rows: number, cols: number, block: number): void {
-  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
-    throw new RangeError(`bad shape [${rows}, ${cols}]`);
-  }
-  if (!Number.isInteger(block) || block <= 0) throw new RangeError(`bad block size ${block}`);
-  if (length !== rows * cols) throw new RangeError(`${length} values do not fill [${rows}, ${cols}]`);
 }
