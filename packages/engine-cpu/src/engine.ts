@@ -4,11 +4,9 @@ import {
   type EngineCapabilities,
   type EngineFactory,
   type LoadedModel,
-  LocalLoadedModel,
   type LoadOptions,
-  RowsLogitsModel,
 } from '@quantbench/core';
-import { loadTokenizer, openCheckpoint } from '@quantbench/model';
+import { loadLocalModel } from '@quantbench/model';
 import { Qwen3Forward } from './forward.js';
 import { loadWeights } from './weights.js';
 
@@ -42,36 +40,19 @@ export const createCpuEngine: EngineFactory<CpuEngineOptions> = async (options =
         logits: true,
       };
     },
-    async load(load: LoadOptions): Promise<LoadedModel> {
-      const checkpoint = await openCheckpoint(load.modelDir);
-      try {
-        const weights = await loadWeights(checkpoint, load.kernel);
-        const { config } = checkpoint;
-        const tokenizer = await loadTokenizer(load.modelDir, { vocabSize: config.vocabSize });
-        const maxBatch = load.maxBatch ?? DEFAULT_MAX_BATCH;
-        const maxContext = Math.min(load.maxContext ?? DEFAULT_MAX_CONTEXT, config.maxPositions);
-        const forward = await Qwen3Forward.create(weights, load.kernel, {
-          threads,
-          maxRows: Math.max(prefillChunk, maxBatch),
-          maxBatch,
-          maxContext,
-        });
-        const model = new LocalLoadedModel({
-          logits: new RowsLogitsModel(forward, 'cpu'),
-          codec: tokenizer,
-          kernel: load.kernel,
-          modelDir: load.modelDir,
-          memory: () => forward.memory(),
-          dispose: async () => {
-            loaded.delete(model);
-            await forward.dispose();
-          },
-        });
-        loaded.add(model);
-        return model;
-      } finally {
-        await checkpoint.close();
-      }
+    load(load: LoadOptions): Promise<LoadedModel> {
+      return loadLocalModel({
+        engine: 'cpu',
+        load,
+        defaults: { maxBatch: DEFAULT_MAX_BATCH, maxContext: DEFAULT_MAX_CONTEXT },
+        loaded,
+        build: async (checkpoint, limits) =>
+          Qwen3Forward.create(await loadWeights(checkpoint, load.kernel), load.kernel, {
+            threads,
+            maxRows: Math.max(prefillChunk, limits.maxBatch),
+            ...limits,
+          }),
+      });
     },
     async dispose(): Promise<void> {
       await Promise.all([...loaded].map((model) => model.dispose()));

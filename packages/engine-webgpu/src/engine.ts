@@ -4,11 +4,9 @@ import {
   type EngineFactory,
   EngineUnavailableError,
   type LoadedModel,
-  LocalLoadedModel,
   type LoadOptions,
-  RowsLogitsModel,
 } from '@quantbench/core';
-import { httpModelFiles, loadTokenizer, openCheckpoint } from '@quantbench/model';
+import { loadLocalModel } from '@quantbench/model';
 import { WebGpuForward } from './forward.js';
 import { createGpuContext, type GpuContext } from './gpu/index.js';
 import { uploadWeights } from './weights.js';
@@ -47,33 +45,18 @@ export const createWebGpuEngine: EngineFactory<WebGpuEngineOptions> = async (opt
         logits: true,
       };
     },
-    async load(load: LoadOptions): Promise<LoadedModel> {
-      // A URL (a browser, or Node reading from a server) is read with HTTP Range requests; anything else is a directory.
-      const source = /^https?:\/\//i.test(load.modelDir) ? httpModelFiles(load.modelDir) : load.modelDir;
-      const checkpoint = await openCheckpoint(source);
-      try {
-        const weights = await uploadWeights(context, checkpoint, load.kernel);
-        const { config } = checkpoint;
-        const tokenizer = await loadTokenizer(source, { vocabSize: config.vocabSize });
-        const maxBatch = load.maxBatch ?? DEFAULT_MAX_BATCH;
-        const maxContext = Math.min(load.maxContext ?? DEFAULT_MAX_CONTEXT, config.maxPositions);
-        const forward = new WebGpuForward(context, weights, load.kernel, { maxRows: Math.max(prefillChunk, maxBatch), maxBatch, maxContext });
-        const model = new LocalLoadedModel({
-          logits: new RowsLogitsModel(forward, 'webgpu'),
-          codec: tokenizer,
-          kernel: load.kernel,
-          modelDir: load.modelDir,
-          memory: () => forward.memory(),
-          dispose: async () => {
-            loaded.delete(model);
-            forward.dispose();
-          },
-        });
-        loaded.add(model);
-        return model;
-      } finally {
-        await checkpoint.close();
-      }
+    load(load: LoadOptions): Promise<LoadedModel> {
+      return loadLocalModel({
+        engine: 'webgpu',
+        load,
+        defaults: { maxBatch: DEFAULT_MAX_BATCH, maxContext: DEFAULT_MAX_CONTEXT },
+        loaded,
+        build: async (checkpoint, limits) =>
+          new WebGpuForward(context, await uploadWeights(context, checkpoint, load.kernel), load.kernel, {
+            maxRows: Math.max(prefillChunk, limits.maxBatch),
+            ...limits,
+          }),
+      });
     },
     async dispose(): Promise<void> {
       await Promise.all([...loaded].map((model) => model.dispose()));

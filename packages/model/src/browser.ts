@@ -29,3 +29,4 @@ export type { DecodeOptions, QwenSpecialIds, QwenTokenizer, RenderChatOptions, S
 export { splitReasoning } from './tokenizer/reasoning.js';
 export type { SplitReasoning, SplitReasoningOptions } from './tokenizer/reasoning.js';
 export { ropeFrequencies, ropeTable, type RopeFrequencies } from './rope/rope-frequencies.js';
+export { loadLocalModel, type LoadLocalModelOptions, type LocalForward, type LocalModelLimits } from './local-model/load-local-model.js';

@@ -8,3 +8,4 @@ export * from './checkpoint/index.js';
 export * from './synth/index.js';
 export * from './hub/index.js';
 export { ropeFrequencies, ropeTable, type RopeFrequencies } from './rope/rope-frequencies.js';
+export { loadLocalModel, type LoadLocalModelOptions, type LocalForward, type LocalModelLimits } from './local-model/load-local-model.js';
