@@ -7,7 +7,7 @@
  * 4 layers — about 1e-6 in the logits. In w8a8 a float32-vs-float64 difference can, rarely, move an activation
  * across an e4m3 rounding boundary; each such flip changes one value by an e4m3 step, which stays far below 1e-2.
  */
-import { type KernelMode, weightFormatOf } from '@quantbench/core';
+import { type KernelMode, weightFormatOf, relativeL2 } from '@quantbench/core';
 import { type Checkpoint, openCheckpoint } from '@quantbench/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCpuEngine } from '../src/index.js';
@@ -16,16 +16,6 @@ import { referenceLogits } from './reference/qwen3-f64.js';
 
 const TOKENS = [151644, 872, 198, 3838, 374, 279, 6722, 315, 9625, 30, 151645, 198, 151644, 77091, 198, 785, 6722, 374];
 const BOUNDS: Record<KernelMode, number> = { bf16: 1e-3, w8a16: 1e-3, w8a8: 1e-2 };
-
-function relativeL2(test: Float32Array, reference: Float64Array): number {
-  let error = 0;
-  let norm = 0;
-  for (let i = 0; i < reference.length; i++) {
-    error += (test[i]! - reference[i]!) ** 2;
-    norm += reference[i]! ** 2;
-  }
-  return Math.sqrt(error / norm);
-}
 
 describe('cpu engine agrees with the float64 reference', () => {
   let dirs: { bf16Dir: string; fp8Dir: string };

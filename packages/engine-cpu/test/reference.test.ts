@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bf16ToF32, dequantizeBlockFp8, E4M3_DECODE } from '@quantbench/core';
+import { bf16ToF32, dequantizeBlockFp8, E4M3_DECODE, relativeL2 } from '@quantbench/core';
 import { openCheckpoint, writeSyntheticCheckpoints, type Checkpoint, type Qwen3Config } from '@quantbench/model';
 import {
   applyRope,
@@ -44,16 +44,6 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let sum = 0;
   for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
   return sum;
-}
-
-function relativeL2(a: Float64Array, b: Float64Array): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff += (a[i]! - b[i]!) ** 2;
-    norm += b[i]! ** 2;
-  }
-  return Math.sqrt(diff / norm);
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -5,7 +5,7 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Engine, GREEDY, type KernelMode, weightFormatOf } from '@quantbench/core';
+import { type Engine, GREEDY, type KernelMode, weightFormatOf, relativeL2 } from '@quantbench/core';
 import { ensureSyntheticCheckpoints } from '@quantbench/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngine } from '../src/index.js';
@@ -23,16 +23,6 @@ const NEAR_TIE = 1e-2;
  * reference's near-best: within this many logits of the reference's maximum.
  */
 const W8A8_NEAR_TIE = 2;
-
-function relativeL2(test: Float32Array, reference: Float32Array): number {
-  let error = 0;
-  let norm = 0;
-  for (let i = 0; i < reference.length; i++) {
-    error += (test[i]! - reference[i]!) ** 2;
-    norm += reference[i]! ** 2;
-  }
-  return Math.sqrt(error / norm);
-}
 
 function topTwoGap(row: Float32Array): number {
   let first = -Infinity;
