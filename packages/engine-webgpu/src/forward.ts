@@ -166,7 +166,7 @@ export class WebGpuForward implements RowForward {
       recordRmsNorm(this.runner, features, { x: a.residual, weight: layer.inputNorm, out: a.normed, rows: n, size: c.hiddenSize, eps: c.rmsNormEps });
       this.project([layer.linear['self_attn.q_proj'], layer.linear['self_attn.k_proj'], layer.linear['self_attn.v_proj']], a.normed, [a.q, a.k, a.v], n);
       recordQkNormRopeCache(this.runner, features, {
-        q: a.q, k: a.k, v: a.v, qNormWeight: layer.qNorm, kNormWeight: layer.kNorm, ropeTable: a.rope, rowInfo: a.rowInfo,
+        q: a.q, k: a.k, v: a.v, qkNormWeights: layer.qkNorm, ropeTable: a.rope, rowInfo: a.rowInfo,
         kCache: this.keys[l]!, vCache: this.values[l]!, rows: n, eps: c.rmsNormEps, maxBatch: this.maxBatch, ...shape,
       });
       const attention = { q: a.q, keys: this.keys[l]!, values: this.values[l]!, rowInfo: a.rowInfo, out: a.attention, rows: n, ...shape };

@@ -31,8 +31,8 @@ export interface TableChunk {
 export interface GpuLayer {
   readonly inputNorm: GPUBuffer;
   readonly postAttentionNorm: GPUBuffer;
-  readonly qNorm: GPUBuffer;
-  readonly kNorm: GPUBuffer;
+  /** The q norm's weights then the k norm's, f32 [2, headDim], bound together by qk-norm-rope-cache. */
+  readonly qkNorm: GPUBuffer;
   readonly linear: Record<LinearProjection, GpuLinear>;
 }
 
@@ -91,6 +91,8 @@ export async function uploadWeights(context: GpuContext, checkpoint: Checkpoint,
     return { kind: 'bf16', weight: put(name, await checkpoint.readBf16(name)), outDim, inDim };
   };
   const norm = async (name: string): Promise<GPUBuffer> => put(name, await checkpoint.readF32(name));
+  const normPair = async (first: string, second: string): Promise<GPUBuffer> =>
+    put(`${first} + ${second}`, Float32Array.from([...(await checkpoint.readF32(first)), ...(await checkpoint.readF32(second))]));
 
   try {
     return await uploadAll();
@@ -112,8 +114,7 @@ export async function uploadWeights(context: GpuContext, checkpoint: Checkpoint,
       layers.push({
         inputNorm: await norm(layerNormName(layer, 'input_layernorm')),
         postAttentionNorm: await norm(layerNormName(layer, 'post_attention_layernorm')),
-        qNorm: await norm(layerNormName(layer, 'self_attn.q_norm')),
-        kNorm: await norm(layerNormName(layer, 'self_attn.k_norm')),
+        qkNorm: await normPair(layerNormName(layer, 'self_attn.q_norm'), layerNormName(layer, 'self_attn.k_norm')),
         linear: linears,
       });
     }

@@ -95,8 +95,7 @@ describe.each([false, true])('qk-norm-rope-cache (subgroups %s)', (subgroups) =>
         v: await upload(v),
         rowInfo: await upload(rowInfo),
         ropeTable: await upload(table),
-        qNormWeight: await upload(qNorm),
-        kNormWeight: await upload(kNorm),
+        qkNormWeights: await upload(Float32Array.from([...qNorm, ...kNorm])),
         kCache: await upload(kCacheInit),
         vCache: await upload(vCacheInit),
       };

@@ -23,13 +23,16 @@ export interface GpuContext {
   destroy(): void;
 }
 
+/**
+ * Limits raised to what the adapter offers. Storage buffers per stage stay at WebGPU's default of 8, which every
+ * browser grants: no kernel may bind more, and the tests (run at that default) would fail one that did.
+ */
 const RAISED_LIMITS = [
   'maxBufferSize',
   'maxStorageBufferBindingSize',
   'maxComputeWorkgroupStorageSize',
   'maxComputeInvocationsPerWorkgroup',
   'maxComputeWorkgroupSizeX',
-  'maxStorageBuffersPerShaderStage',
 ] as const;
 
 function describe(acquired: AcquiredAdapter): string {

@@ -9,10 +9,10 @@
  * where the table already carries the YaRN attention factor.
  *
  * Layout: q f32 [rows, heads, headDim]; k, v f32 [rows, kvHeads, headDim]; rowInfo u32 [rows, 2]; table f32
- * [maxContext, headDim/2, 2] (cos, sin); qNorm, kNorm f32 [headDim]; K and V caches f32
+ * [maxContext, headDim/2, 2] (cos, sin); qkNorm f32 [2, headDim] (the q norm's weights, then the k norm's: one
+ * binding, so the kernel stays within WebGPU's default of 8 storage buffers per stage); K and V caches f32
  * [maxBatch, maxContext, kvHeads, headDim]. q and k are updated in place. Rows whose slot or position is out of
- * range write no cache cell. Nine storage buffers (WebGPU's default limit is 8; the context raises it to the
- * adapter's, 12 on SwiftShader, more on hardware).
+ * range write no cache cell.
  *
  * Launch: one workgroup of 128 invocations per (head, row), grid [heads + kvHeads, rows]; invocation j < d/2
  * owns the pair (j, j + d/2), so headDim ≤ 256 and even.
@@ -32,10 +32,9 @@ struct Params { rows: u32, heads: u32, kv_heads: u32, head_dim: u32, max_batch: 
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 @group(0) @binding(4) var<storage, read> row_info: array<u32>;
 @group(0) @binding(5) var<storage, read> rope: array<f32>;
-@group(0) @binding(6) var<storage, read> q_norm: array<f32>;
-@group(0) @binding(7) var<storage, read> k_norm: array<f32>;
-@group(0) @binding(8) var<storage, read_write> k_cache: array<f32>;
-@group(0) @binding(9) var<storage, read_write> v_cache: array<f32>;
+@group(0) @binding(6) var<storage, read> qk_norm: array<f32>;
+@group(0) @binding(7) var<storage, read_write> k_cache: array<f32>;
+@group(0) @binding(8) var<storage, read_write> v_cache: array<f32>;
 ${workgroupSumWgsl(WORKGROUP, subgroups)}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32${subgroupBuiltins(subgroups)}) {
@@ -65,13 +64,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let c = rope[angle];
   let s = rope[angle + 1u];
   if (is_q) {
-    let na = a * inverse_rms * q_norm[lid];
-    let nb = b * inverse_rms * q_norm[lid + half];
+    let na = a * inverse_rms * qk_norm[lid];
+    let nb = b * inverse_rms * qk_norm[lid + half];
     q[base + lid] = na * c - nb * s;
     q[base + lid + half] = nb * c + na * s;
   } else {
-    let na = a * inverse_rms * k_norm[lid];
-    let nb = b * inverse_rms * k_norm[lid + half];
+    let na = a * inverse_rms * qk_norm[p.head_dim + lid];
+    let nb = b * inverse_rms * qk_norm[p.head_dim + lid + half];
     let ra = na * c - nb * s;
     let rb = nb * c + na * s;
     k[base + lid] = ra;
@@ -110,8 +109,8 @@ export interface QkNormRopeCacheJob {
   readonly rowInfo: GPUBuffer;
   /** f32 [maxContext, headDim / 2, 2]: (cos, sin) · attention factor. */
   readonly ropeTable: GPUBuffer;
-  readonly qNormWeight: GPUBuffer;
-  readonly kNormWeight: GPUBuffer;
+  /** f32 [2, headDim]: the q norm's weights, then the k norm's. */
+  readonly qkNormWeights: GPUBuffer;
   /** f32 [maxBatch, maxContext, kvHeads, headDim]. */
   readonly kCache: GPUBuffer;
   readonly vCache: GPUBuffer;
@@ -130,7 +129,7 @@ export function recordQkNormRopeCache(runner: KernelRunner, features: Pick<GpuFe
   const limit = runner.context.limits.maxComputeWorkgroupsPerDimension;
   if (job.rows > limit || job.heads + job.kvHeads > limit) throw new RangeError('qk-norm-rope-cache: grid over the limit');
   runner.dispatch(qkNormRopeCacheKernel(features), {
-    buffers: [job.q, job.k, job.v, job.rowInfo, job.ropeTable, job.qNormWeight, job.kNormWeight, job.kCache, job.vCache],
+    buffers: [job.q, job.k, job.v, job.rowInfo, job.ropeTable, job.qkNormWeights, job.kCache, job.vCache],
     params: params(job.rows, job.heads, job.kvHeads, job.headDim, job.maxBatch, job.maxContext, { f32: job.eps }),
     workgroups: [job.heads + job.kvHeads, job.rows],
   });

@@ -14,7 +14,7 @@
  */
 import type { GpuFeatures } from '../gpu/gpu-context.js';
 import { type BufferBinding, type KernelRunner, type KernelSpec, params } from '../gpu/kernel-runner.js';
-import { workgroupBestWgsl } from './argmax.js';
+import { workgroupBestWgsl } from './wgsl/workgroup-best.js';
 import { subgroupArgs, subgroupBuiltins } from './rms-norm.js';
 
 const WORKGROUP = 256;

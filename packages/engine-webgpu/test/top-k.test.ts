@@ -1,15 +1,12 @@
 /**
- * Argmax and top-k over logits rows, against references computed here. Both kernels compare values exactly (an
- * order-preserving u32 key of the f32 bits) and return the input bits, so results must match exactly: the
- * index of the largest value (lowest index on ties, −0 = +0, NaN below −∞), and for top-k the k largest
- * (value, index) pairs by value descending, then index ascending.
+ * Top-k over logits rows (greedy decoding is k = 1), against a reference computed here. The kernel compares values
+ * exactly (an order-preserving u32 key of the f32 bits) and returns the input bits, so results must match
+ * exactly: the k largest (value, index) pairs by value descending, then index ascending, −0 = +0, NaN below −∞.
  */
 import { describe, expect, it } from 'vitest';
-import { argmaxScratchBytes, recordArgmax } from '../src/kernels/argmax.js';
 import { recordTopK, topKScratch } from '../src/kernels/top-k.js';
 import { empty, readF32, readU32, runner, upload } from './gpu-harness.js';
 import { random } from './seeded-random.js';
-
 
 const VOCAB = 151_936;
 
@@ -61,31 +58,6 @@ function logits(rows: number, vocab: number, seed: number): Float32Array {
   return data;
 }
 
-describe.each([false, true])('argmax (subgroups %s)', (subgroups) => {
-  for (const [rows, vocab] of [[4, VOCAB], [5, 1], [4, 7], [3, 300], [4, 4097]] as const) {
-    it(`finds the maximum of ${rows} rows of ${vocab}`, async () => {
-      const run = await runner();
-      const data = logits(rows, vocab, vocab + rows);
-      const out = await empty(rows * 4);
-      recordArgmax(run, { subgroups }, { logits: await upload(data), scratch: await empty(argmaxScratchBytes(rows, vocab)), out, rows, vocab });
-      const got = await readU32(run, out, rows);
-      const want = Array.from({ length: rows }, (_, r) => referenceTopK(data.subarray(r * vocab, (r + 1) * vocab), 1)[0]!);
-      expect(Array.from(got)).toEqual(want);
-    });
-  }
-
-  it('returns the first of −∞ ties over NaN, and 0 for an all-NaN row', async () => {
-    const run = await runner();
-    const vocab = 5000;
-    const data = new Float32Array(2 * vocab).fill(Number.NaN);
-    data[4500] = Number.NEGATIVE_INFINITY;
-    data[4999] = Number.NEGATIVE_INFINITY;
-    const out = await empty(8);
-    recordArgmax(run, { subgroups }, { logits: await upload(data), scratch: await empty(argmaxScratchBytes(2, vocab)), out, rows: 2, vocab });
-    expect(Array.from(await readU32(run, out, 2))).toEqual([4500, 0]);
-  });
-});
-
 describe.each([false, true])('top-k (subgroups %s)', (subgroups) => {
   for (const [rows, vocab, k] of [[3, VOCAB, 64], [2, VOCAB, 1], [4, 7, 7], [3, 300, 64], [4, 4097, 13], [2, 9000, 50], [1, 300_000, 64]] as const) {
     // 300,000 × k = 64 takes three levels (74 blocks, then 2, then 1): both scratch pairs ping-pong.
@@ -107,4 +79,18 @@ describe.each([false, true])('top-k (subgroups %s)', (subgroups) => {
       }
     });
   }
+
+  it('k = 1 takes the first of −∞ ties over NaN, and index 0 of an all-NaN row', async () => {
+    const run = await runner();
+    const vocab = 5000;
+    const data = new Float32Array(2 * vocab).fill(Number.NaN);
+    data[4500] = Number.NEGATIVE_INFINITY;
+    data[4999] = Number.NEGATIVE_INFINITY;
+    const scratchNeed = topKScratch(2, vocab, 1);
+    const scratch = await Promise.all(Array.from({ length: scratchNeed.buffers }, () => empty(scratchNeed.bytes)));
+    const values = await empty(8);
+    const indices = await empty(8);
+    recordTopK(run, { subgroups }, { logits: await upload(data), values, indices, scratch, rows: 2, vocab, k: 1 });
+    expect(Array.from(await readU32(run, indices, 2))).toEqual([4500, 0]);
+  });
 });
