@@ -40,6 +40,8 @@ export interface EngineCapabilities {
   readonly maxBatch: number;
   /** Whether `load` returns a `LogitsModel` (false for remote engines). */
   readonly logits: boolean;
+  /** A CPU implementation of a GPU API (SwiftShader, llvmpipe): benchmarks size their scenarios down. */
+  readonly software?: boolean;
 }
 
 export interface LoadOptions {
@@ -166,18 +168,80 @@ export interface Engine {
   capabilities(): Promise<EngineCapabilities>;
   load(options: LoadOptions): Promise<LoadedModel>;
   dispose(): Promise<void>;
+  /** Optional: the engine's kernel source files with their sha256, recorded with every benchmark run. */
+  kernelSources?(): Promise<KernelSource[]>;
+  /** Optional: kernel microbenchmarks at a model's real shapes, with a bandwidth-ceiling probe run beside them. */
+  microbenchmarks?(options?: MicrobenchmarkOptions): Promise<MicrobenchmarkRow[]>;
+}
+
+/** One kernel source file: what a benchmark result ran, so a changed figure can be traced to a changed kernel. */
+export interface KernelSource {
+  /** The kernel's name, usually its file name without extension: `matmul-bf16`, `gemv-fp8-w8a8`. */
+  readonly name: string;
+  /** Path relative to the engine package: `src/kernels/matmul-bf16.ts`. */
+  readonly file: string;
+  /** sha256 of the file's bytes, hex. */
+  readonly sha256: string;
+}
+
+/** The layer shapes kernel microbenchmarks run at (a Qwen3 config has them all). */
+export interface MicrobenchmarkShapes {
+  readonly hiddenSize: number;
+  readonly intermediateSize: number;
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  readonly vocabSize: number;
+}
+
+export interface MicrobenchmarkOptions {
+  /** Default: Qwen3-4B's shapes. */
+  readonly shapes?: MicrobenchmarkShapes;
+  /** Timed samples per kernel, after one warm-up (default 5). */
+  readonly repeats?: number;
+  /** Fewer kernels: the biggest (lm_head) and the long-context ones are skipped. */
+  readonly quick?: boolean;
+  /** Only the kernels whose name contains one of these strings (the reference probe always runs). */
+  readonly only?: readonly string[];
+  readonly onProgress?: (message: string) => void;
+  /**
+   * For tests only: the kernels whose name contains one of these strings are swapped for a variant that does the
+   * same work three times, so a test can prove that the regression gate catches a slower kernel.
+   */
+  readonly slowedKernels?: readonly string[];
+}
+
+/** One kernel's timed samples; statistics (median, spread, GB/s, FLOP/s, fraction of the ceiling) are the caller's. */
+export interface MicrobenchmarkRow {
+  /** `gemv-b1 q_proj 4096x2560`, `rms-norm 2560`, `copy 256MiB` (the reference). */
+  readonly name: string;
+  readonly kernel: KernelMode;
+  /** The bandwidth-ceiling probe (a buffer copy) every other row is measured against. */
+  readonly reference: boolean;
+  /** Milliseconds per call, one per timed repeat. */
+  readonly samplesMs: readonly number[];
+  /** Bytes the kernel must move at least (for a copy: read + write). */
+  readonly bytes: number;
+  /** Floating-point operations (a multiply-add counts 2). */
+  readonly flops: number;
+  /** The kernel source the row ran (KernelSource.name), when one file holds it. */
+  readonly source?: string;
 }
 
 /** What each engine package exports: one factory. */
 export type EngineFactory<Options = Record<string, never>> = (options?: Options) => Promise<Engine>;
 
-/** Thrown by a factory when the engine cannot run here; the registry shows `reason` to the user. */
+/**
+ * Thrown by a factory when the engine cannot run here; the registry shows `reason` to the user. The message names
+ * the engine by `displayName` (default: its registry name), e.g. `CUDA engine unavailable: no CUDA device found`.
+ */
 export class EngineUnavailableError extends Error {
   constructor(
     readonly engine: string,
     readonly reason: string,
+    displayName: string = engine,
   ) {
-    super(`${engine} engine unavailable: ${reason}`);
+    super(`${displayName} engine unavailable: ${reason}`);
     this.name = 'EngineUnavailableError';
   }
 }

@@ -21,6 +21,11 @@ export const ENGINES: readonly EngineEntry[] = [
     summary: 'WGSL kernels on Dawn (a hardware adapter, else SwiftShader) or a browser',
     create: async () => (await import('@quantbench/engine-webgpu')).createWebGpuEngine(),
   },
+  {
+    name: 'cuda',
+    summary: 'CUDA kernels in a Node-API addon on an NVIDIA GPU (compute capability 8.0+)',
+    create: async () => (await import('@quantbench/engine-cuda')).createCudaEngine(),
+  },
 ];
 
 export const ENGINE_NAMES = ENGINES.map((entry) => entry.name);

@@ -15,7 +15,18 @@ describe('engine registry', () => {
     expect(webgpu && webgpu.available && webgpu.device).toMatch(/ — (hardware|SwiftShader)/);
   });
 
+  it('lists the CUDA engine, with its GPU or the reason it cannot run (no driver, no device, not built)', async () => {
+    const status = (await engineStatuses()).find((candidate) => candidate.name === 'cuda');
+    expect(status).toBeDefined();
+    if (status && !status.available) {
+      expect(status.reason.length).toBeGreaterThan(0);
+      await expect(loadEngine('cuda')).rejects.toThrow(`CUDA engine unavailable: ${status.reason}`);
+    } else {
+      expect(status && status.available && status.device).toMatch(/\(sm_\d+, /);
+    }
+  });
+
   it('names the choices when asked for an unknown engine', async () => {
-    await expect(loadEngine('tpu')).rejects.toThrow("unknown engine 'tpu': expected one of cpu, webgpu");
+    await expect(loadEngine('tpu')).rejects.toThrow("unknown engine 'tpu': expected one of cpu, webgpu, cuda");
   });
 });
