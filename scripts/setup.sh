@@ -2,12 +2,14 @@
 # Installs everything quantbench needs on a fresh Debian machine that has Node.js 20+ and npm:
 # - Debian's chromium (its SwiftShader Vulkan driver runs the WebGPU engine where there is no GPU, and it is the
 #   browser for the WebGPU browser test) and libvulkan1 (the Vulkan loader Dawn needs);
+# - bubblewrap, the sandbox that runs generated code in the LiveCodeBench evaluation;
+# - cmake, which cmake-js drives to build the CUDA engine's addon with nvcc (where the CUDA toolkit is installed);
 # - pnpm from the npm registry, then the workspace's packages from the lockfile.
 # Safe to run again: what is already there is not installed twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(chromium libvulkan1)
+APT_PACKAGES=(chromium libvulkan1 bubblewrap cmake)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -18,7 +20,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    echo "setup: warning: ${missing[*]} not installed and this is not root with apt-get; the WebGPU engine will need a GPU" >&2
+    echo "setup: warning: ${missing[*]} not installed and this is not root with apt-get (without chromium the WebGPU engine needs a GPU, without bubblewrap code evaluation refuses to run, without cmake the CUDA addon is not built)" >&2
   fi
 fi
 
