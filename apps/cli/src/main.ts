@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 /** `pnpm quantbench <command> [options]`: argument parsing and printing only; the work is in the packages. */
 import { type Command, parseCommandArgs, UsageError } from './command.js';
+import { benchCommand } from './commands/bench.js';
 import { compareCommand } from './commands/compare.js';
+import { evalCommand } from './commands/eval.js';
+import { gateCommand } from './commands/gate.js';
 import { generateCommand } from './commands/generate.js';
 import { logitsCommand } from './commands/logits.js';
 import { promptCommand } from './commands/prompt.js';
 import { synthCommand } from './commands/synth.js';
 
-const COMMANDS: readonly Command[] = [synthCommand, promptCommand, logitsCommand, generateCommand, compareCommand];
+const COMMANDS: readonly Command[] = [synthCommand, promptCommand, logitsCommand, generateCommand, compareCommand, evalCommand, benchCommand, gateCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

@@ -206,7 +206,7 @@ export interface MicrobenchmarkOptions {
   readonly onProgress?: (message: string) => void;
   /**
    * For tests only: the kernels whose name contains one of these strings are swapped for a variant that does the
-   * same work three times, so a test can prove that the regression gate catches a slower kernel.
+   * same work four times, so a test can prove that the regression gate catches a slower kernel.
    */
   readonly slowedKernels?: readonly string[];
 }
