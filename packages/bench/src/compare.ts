@@ -54,3 +54,37 @@ export function formatComparison(summary: LogitComparisonSummary): string {
   );
   return lines.join('\n');
 }
+
+/** The logits of every position of each sequence (`[tokens, vocab]` per sequence), one prefill each. */
+export async function captureLogits(model: LogitsModel, sequences: readonly Int32Array[], onSequence?: (index: number) => void): Promise<Float32Array[]> {
+  const captured: Float32Array[] = [];
+  for (const [index, tokens] of sequences.entries()) {
+    onSequence?.(index);
+    captured.push(await model.prefill(0, tokens, 'all'));
+    model.reset(0);
+  }
+  return captured;
+}
+
+/**
+ * compareLogits over logits captured earlier (by `captureLogits`), so one reference serves several comparisons.
+ * `reference[i]` may cover a longer text than `sequences[i]` (a causal model's logits of a prefix are the prefix
+ * of its logits): only the first `sequences[i].length - 1` positions are compared.
+ */
+export function compareCapturedLogits(
+  vocabSize: number,
+  reference: readonly Float32Array[],
+  test: readonly Float32Array[],
+  sequences: readonly Int32Array[],
+): LogitComparisonSummary {
+  const comparison = createLogitComparison(vocabSize);
+  for (const [index, tokens] of sequences.entries()) {
+    const a = reference[index];
+    const b = test[index];
+    const rows = tokens.length - 1;
+    if (!a || !b || a.length < rows * vocabSize || b.length < rows * vocabSize) throw new Error(`prompt ${index}: captured logits cover fewer than ${rows} positions`);
+    if (rows < 1) throw new Error(`prompt ${index}: needs at least 2 tokens to compare a prediction`);
+    comparison.addRows(a.subarray(0, rows * vocabSize), b.subarray(0, rows * vocabSize), tokens.subarray(1));
+  }
+  return comparison.summary();
+}

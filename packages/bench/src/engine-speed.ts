@@ -5,12 +5,16 @@
  */
 import type { LoadedModel, LogitsModel } from '@quantbench/core';
 import { Bench, type Statistics } from 'tinybench';
+import { summarize } from './sample-stats.js';
 
 export interface SpeedOptions {
   readonly prefillTokens: number;
   readonly decodeBatch: number;
   readonly prefillIterations?: number;
   readonly decodeIterations?: number;
+  readonly warmupIterations?: number;
+  /** Called before each scenario, for a progress display. */
+  readonly onScenario?: (scenario: string) => void;
 }
 
 export interface SpeedFigure {
@@ -22,11 +26,22 @@ export interface SpeedFigure {
   readonly ciHigh: number;
   readonly medianMs: number;
   readonly samples: number;
+  /** Tokens per second at the median latency, and at the ends of the median's order-statistic interval. */
+  readonly medianTokensPerSecond: number;
+  readonly medianLow: number;
+  readonly medianHigh: number;
+  /** Relative half-width of that interval: this figure's noise in this run. */
+  readonly relSpread: number;
 }
 
 function figure(scenario: SpeedFigure['scenario'], rows: number, latency: Statistics): SpeedFigure {
   const perSecond = (ms: number): number => (rows * 1000) / ms;
+  const robust = summarize(latency.samples ?? [latency.p50]);
   return {
+    medianTokensPerSecond: perSecond(robust.median),
+    medianLow: perSecond(robust.high),
+    medianHigh: perSecond(robust.low),
+    relSpread: robust.relSpread,
     scenario,
     rows,
     tokensPerSecond: perSecond(latency.mean),
@@ -42,10 +57,10 @@ function tokens(count: number, salt: number): Int32Array {
   return Int32Array.from({ length: count }, (_, i) => 1000 + ((i * 7919 + salt * 104729) % 100_000));
 }
 
-async function timeDecode(logits: LogitsModel, batch: number, iterations: number): Promise<SpeedFigure> {
+async function timeDecode(logits: LogitsModel, batch: number, iterations: number, warmupIterations: number): Promise<SpeedFigure> {
   for (let sequence = 0; sequence < batch; sequence++) await logits.prefill(sequence, tokens(16, sequence), 'none');
   const step = Array.from({ length: batch }, (_, sequence) => ({ sequence, token: 1000 + sequence }));
-  const bench = new Bench({ iterations, time: 0, warmupIterations: 4, warmupTime: 0 });
+  const bench = new Bench({ iterations, time: 0, warmupIterations, warmupTime: 0, retainSamples: true });
   bench.add(`decode-b${batch}`, async () => {
     await logits.decode(step);
   });
@@ -66,7 +81,8 @@ export async function measureSpeed(model: LoadedModel, options: SpeedOptions): P
   const logits = model.logits;
   if (!logits) throw new Error('measureSpeed needs an engine that exposes logits');
   const prompt = tokens(options.prefillTokens, 0);
-  const prefill = new Bench({ iterations: options.prefillIterations ?? 5, time: 0, warmupIterations: 2, warmupTime: 0 });
+  options.onScenario?.(`prefill ${options.prefillTokens}`);
+  const prefill = new Bench({ iterations: options.prefillIterations ?? 5, time: 0, warmupIterations: options.warmupIterations ?? 2, warmupTime: 0, retainSamples: true });
   prefill.add(`prefill-${options.prefillTokens}`, async () => {
     logits.reset(0);
     await logits.prefill(0, prompt, 'last');
@@ -74,8 +90,12 @@ export async function measureSpeed(model: LoadedModel, options: SpeedOptions): P
   await prefill.run();
   logits.reset(0);
   const figures = [figure('prefill', options.prefillTokens, latencyOf(prefill))];
-  figures.push(await timeDecode(logits, 1, options.decodeIterations ?? 16));
-  if (options.decodeBatch > 1) figures.push(await timeDecode(logits, options.decodeBatch, options.decodeIterations ?? 16));
+  options.onScenario?.('decode b1');
+  figures.push(await timeDecode(logits, 1, options.decodeIterations ?? 16, options.warmupIterations ?? 4));
+  if (options.decodeBatch > 1) {
+    options.onScenario?.(`decode b${options.decodeBatch}`);
+    figures.push(await timeDecode(logits, options.decodeBatch, options.decodeIterations ?? 16, options.warmupIterations ?? 4));
+  }
   const memory = model.memory();
   return { figures, peakBytes: memory.bytesPeak, weightBytes: memory.weightBytes };
 }

@@ -59,6 +59,8 @@ export interface RunReport {
   /** Validates and appends rows, then rewrites the three files atomically. */
   add(rows: readonly ResultRow[]): Promise<void>;
   readonly rows: readonly ResultRow[];
+  /** Merges `extra` into env.json's extras and rewrites it (for what is only known during the run). */
+  updateEnvironment(extra: Record<string, unknown>): Promise<void>;
 }
 
 /** `2026-11-30T01-40-12Z-abc1234-cpu-engine`: sortable by time, names the commit. */
@@ -76,12 +78,18 @@ export async function createRunReport(options: { reportsDir: string; name?: stri
   const runId = makeRunId(options.environment.commit, options.name);
   const dir = join(options.reportsDir, 'runs', runId);
   await mkdir(dir, { recursive: true });
-  await writeAtomically(join(dir, 'env.json'), `${JSON.stringify({ runId, ...options.environment }, null, 2)}\n`);
+  let environment = options.environment;
+  const writeEnvironment = (): Promise<void> => writeAtomically(join(dir, 'env.json'), `${JSON.stringify({ runId, ...environment }, null, 2)}\n`);
+  await writeEnvironment();
   const rows: ResultRow[] = [];
   return {
     runId,
     dir,
     rows,
+    async updateEnvironment(extra) {
+      environment = { ...environment, extra: { ...environment.extra, ...extra } };
+      await writeEnvironment();
+    },
     async add(newRows) {
       for (const row of newRows) rows.push(ResultRowSchema.parse(row));
       const file: ResultsFile = ResultsFileSchema.parse({ schemaVersion: RESULTS_SCHEMA_VERSION, runId, createdAt: options.environment.createdAt, rows });

@@ -8,6 +8,7 @@ import {
 } from '@quantbench/core';
 import { loadLocalModel } from '@quantbench/model';
 import { Qwen3Forward } from './forward.js';
+import { cpuKernelSources, cpuMicrobenchmarks } from './microbench.js';
 import { loadWeights } from './weights.js';
 
 export interface CpuEngineOptions {
@@ -58,6 +59,8 @@ export const createCpuEngine: EngineFactory<CpuEngineOptions> = async (options =
       await Promise.all([...loaded].map((model) => model.dispose()));
       loaded.clear();
     },
+    kernelSources: cpuKernelSources,
+    microbenchmarks: cpuMicrobenchmarks,
   };
   return engine;
 };

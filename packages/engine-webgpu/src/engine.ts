@@ -9,6 +9,7 @@ import {
 import { loadLocalModel } from '@quantbench/model';
 import { WebGpuForward } from './forward.js';
 import { createGpuContext, type GpuContext } from './gpu/index.js';
+import { webgpuKernelSources, webgpuMicrobenchmarks } from './microbench.js';
 import { uploadWeights } from './weights.js';
 
 export interface WebGpuEngineOptions {
@@ -43,6 +44,7 @@ export const createWebGpuEngine: EngineFactory<WebGpuEngineOptions> = async (opt
         maxContext: DEFAULT_MAX_CONTEXT,
         maxBatch: DEFAULT_MAX_BATCH,
         logits: true,
+        software: context.features.software,
       };
     },
     load(load: LoadOptions): Promise<LoadedModel> {
@@ -61,6 +63,16 @@ export const createWebGpuEngine: EngineFactory<WebGpuEngineOptions> = async (opt
     async dispose(): Promise<void> {
       await Promise.all([...loaded].map((model) => model.dispose()));
       context.destroy();
+    },
+    kernelSources: webgpuKernelSources,
+    /** On a device of its own, so the benchmark buffers never count in a loaded model's memory peak. */
+    async microbenchmarks(microbenchOptions) {
+      const own = await createGpuContext();
+      try {
+        return await webgpuMicrobenchmarks(own, microbenchOptions);
+      } finally {
+        own.destroy();
+      }
     },
   };
   return engine;

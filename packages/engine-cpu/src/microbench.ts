@@ -1,0 +1,182 @@
+/**
+ * Kernel microbenchmarks and kernel source hashes for the CPU engine (the Engine contract's optional
+ * `microbenchmarks` and `kernelSources`). Each kernel runs on the calling thread (one core, so the figure is the
+ * kernel's, not the pool's) at a model's real decode shapes: GEMV for every projection in every kernel mode, and
+ * RMSNorm. Beside them runs the reference every row is compared with: a Float32Array copy, whose GB/s is this
+ * core's bandwidth ceiling in this run.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  E4M3_DECODE,
+  FP8_BLOCK,
+  type KernelMode,
+  type KernelSource,
+  type MicrobenchmarkOptions,
+  type MicrobenchmarkRow,
+  type MicrobenchmarkShapes,
+} from '@quantbench/core';
+import { matmulBf16 } from './kernels/matmul-bf16.js';
+import { matmulFp8W8a16 } from './kernels/matmul-fp8-w8a16.js';
+import { matmulFp8W8a8 } from './kernels/matmul-fp8-w8a8.js';
+import { rmsNorm } from './kernels/rms-norm.js';
+
+/** Qwen3-4B's layer shapes. */
+export const QWEN3_4B_SHAPES: MicrobenchmarkShapes = { hiddenSize: 2560, intermediateSize: 9728, numHeads: 32, numKvHeads: 8, headDim: 128, vocabSize: 151_936 };
+
+const PACKAGE_ROOT = fileURLToPath(new URL('../', import.meta.url));
+const KERNELS_DIR = fileURLToPath(new URL('./kernels/', import.meta.url));
+
+/** sha256 of every file under a kernels directory, paths relative to the package root. */
+export async function hashKernelDirectory(dir: string, packageRoot: string): Promise<KernelSource[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const files = entries
+    .filter((entry) => entry.isFile() && /\.(ts|js|wgsl|cu|cuh)$/.test(entry.name) && !entry.name.endsWith('.d.ts') && !entry.name.endsWith('.map'))
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort();
+  return Promise.all(
+    files.map(async (file) => ({
+      name: relative(dir, file).replace(/\.(ts|js)$/, ''),
+      file: relative(packageRoot, file),
+      sha256: createHash('sha256').update(await readFile(file)).digest('hex'),
+    })),
+  );
+}
+
+export function cpuKernelSources(): Promise<KernelSource[]> {
+  return hashKernelDirectory(KERNELS_DIR, PACKAGE_ROOT);
+}
+
+/** A small deterministic generator (xorshift32), so every run benchmarks the same numbers. */
+function generator(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return state;
+  };
+}
+
+function randomFloats(count: number, seed: number, scale = 1): Float32Array {
+  const next = generator(seed);
+  return Float32Array.from({ length: count }, () => (next() / 2 ** 32 - 0.5) * 2 * scale);
+}
+
+function randomBf16(count: number, seed: number): Uint16Array {
+  const floats = randomFloats(count, seed, 0.05);
+  return Uint16Array.from(new Uint32Array(floats.buffer), (bits) => bits >>> 16);
+}
+
+/** E4M3 codes, never NaN (0x7f / 0xff). */
+function randomE4m3(count: number, seed: number): Uint8Array {
+  const next = generator(seed);
+  return Uint8Array.from({ length: count }, () => {
+    const code = next() & 0xff;
+    return (code & 0x7f) === 0x7f ? code ^ 1 : code;
+  });
+}
+
+function time(run: () => void, repeats: number): number[] {
+  run(); // warm-up: the JIT compiles the kernel at these shapes
+  const samples: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const start = performance.now();
+    run();
+    samples.push(performance.now() - start);
+  }
+  return samples;
+}
+
+function wanted(name: string, filters: readonly string[] | undefined): boolean {
+  return !filters || filters.length === 0 || filters.some((filter) => name.includes(filter));
+}
+
+/** Four times the work: the test-only slowed variant (see MicrobenchmarkOptions.slowedKernels). */
+function maybeSlowed(name: string, run: () => void, slowed: readonly string[] | undefined): () => void {
+  if (!slowed?.some((filter) => name.includes(filter))) return run;
+  return () => {
+    for (let i = 0; i < 4; i++) run();
+  };
+}
+
+export async function cpuMicrobenchmarks(options: MicrobenchmarkOptions = {}): Promise<MicrobenchmarkRow[]> {
+  const shapes = options.shapes ?? QWEN3_4B_SHAPES;
+  const repeats = options.repeats ?? 5;
+  const rows: MicrobenchmarkRow[] = [];
+  const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  // The reference: copy 64 MiB (read + write every byte once).
+  const copyFloats = 16 * 2 ** 20;
+  const copySource = randomFloats(copyFloats, 1);
+  const copyTarget = new Float32Array(copyFloats);
+  options.onProgress?.('cpu kernels: copy bandwidth');
+  rows.push({ name: 'copy 64MiB', kernel: 'bf16', reference: true, samplesMs: time(() => copyTarget.set(copySource), Math.max(repeats, 5)), bytes: 2 * copyFloats * 4, flops: 0 });
+
+  const projections: [string, number, number][] = [
+    ['q_proj', shapes.numHeads * shapes.headDim, shapes.hiddenSize],
+    ['k_proj', shapes.numKvHeads * shapes.headDim, shapes.hiddenSize],
+    ['o_proj', shapes.hiddenSize, shapes.numHeads * shapes.headDim],
+    ['gate_proj', shapes.intermediateSize, shapes.hiddenSize],
+    ['down_proj', shapes.hiddenSize, shapes.intermediateSize],
+  ];
+  const widest = Math.max(...projections.map(([, , inDim]) => inDim));
+  const x = randomFloats(widest, 2);
+  const xq = Float32Array.from(randomE4m3(widest, 3), (code) => E4M3_DECODE[code]!);
+  const xs = randomFloats(Math.ceil(widest / FP8_BLOCK), 4, 0.01).map(Math.abs);
+  const scratch = new Float32Array(widest);
+  const source: Record<KernelMode, string> = { bf16: 'matmul-bf16', w8a16: 'matmul-fp8-w8a16', w8a8: 'matmul-fp8-w8a8' };
+  for (const [projection, outDim, inDim] of projections) {
+    const bits = randomBf16(outDim * inDim, 5);
+    const codes = randomE4m3(outDim * inDim, 6);
+    const scaleInv = randomFloats(Math.ceil(outDim / FP8_BLOCK) * Math.ceil(inDim / FP8_BLOCK), 7, 0.01).map(Math.abs);
+    const y = new Float32Array(outDim);
+    for (const mode of ['bf16', 'w8a16', 'w8a8'] as const) {
+      const name = `gemv-b1 ${projection} ${outDim}x${inDim} ${mode}`;
+      if (!wanted(name, options.only)) continue;
+      options.onProgress?.(`cpu kernels: ${name}`);
+      const kernel =
+        mode === 'bf16'
+          ? () => matmulBf16(y, x, bits, 1, inDim, outDim, 0, outDim, scratch)
+          : mode === 'w8a16'
+            ? () => matmulFp8W8a16(y, x, codes, scaleInv, 1, inDim, outDim, 0, outDim, scratch)
+            : () => matmulFp8W8a8(y, xq, xs, codes, scaleInv, 1, inDim, outDim, 0, outDim, scratch);
+      const weightBytes = outDim * inDim * (mode === 'bf16' ? 2 : 1);
+      rows.push({
+        name,
+        kernel: mode,
+        reference: false,
+        samplesMs: time(maybeSlowed(name, kernel, options.slowedKernels), repeats),
+        bytes: weightBytes + inDim * 4 + outDim * 4,
+        flops: 2 * outDim * inDim,
+        source: source[mode],
+      });
+      await yieldToEventLoop();
+    }
+  }
+  {
+    const name = `rms-norm ${shapes.hiddenSize}x256`;
+    if (wanted(name, options.only)) {
+      const rowsCount = 256;
+      const input = randomFloats(rowsCount * shapes.hiddenSize, 8);
+      const out = new Float32Array(input.length);
+      const weight = randomFloats(shapes.hiddenSize, 9);
+      options.onProgress?.(`cpu kernels: ${name}`);
+      const kernel = () => rmsNorm(out, input, weight, rowsCount, shapes.hiddenSize, 1e-6);
+      rows.push({
+        name,
+        kernel: 'bf16',
+        reference: false,
+        samplesMs: time(maybeSlowed(name, kernel, options.slowedKernels), Math.max(repeats, 5)),
+        bytes: 2 * input.length * 4 + shapes.hiddenSize * 4,
+        flops: 4 * input.length,
+        source: 'rms-norm',
+      });
+    }
+  }
+  return rows;
+}
