@@ -194,6 +194,9 @@ export interface MicrobenchmarkShapes {
   readonly vocabSize: number;
 }
 
+/** Qwen3-4B's layer shapes, the default for kernel microbenchmarks. */
+export const QWEN3_4B_SHAPES: MicrobenchmarkShapes = { hiddenSize: 2560, intermediateSize: 9728, numHeads: 32, numKvHeads: 8, headDim: 128, vocabSize: 151_936 };
+
 export interface MicrobenchmarkOptions {
   /** Default: Qwen3-4B's shapes. */
   readonly shapes?: MicrobenchmarkShapes;

@@ -5,10 +5,6 @@
  * RMSNorm. Beside them runs the reference every row is compared with: a Float32Array copy, whose GB/s is this
  * core's bandwidth ceiling in this run.
  */
-import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   E4M3_DECODE,
   FP8_BLOCK,
@@ -17,36 +13,16 @@ import {
   type MicrobenchmarkOptions,
   type MicrobenchmarkRow,
   type MicrobenchmarkShapes,
+  QWEN3_4B_SHAPES,
 } from '@quantbench/core';
+import { hashKernelDirectory } from '@quantbench/core/node';
 import { matmulBf16 } from './kernels/matmul-bf16.js';
 import { matmulFp8W8a16 } from './kernels/matmul-fp8-w8a16.js';
 import { matmulFp8W8a8 } from './kernels/matmul-fp8-w8a8.js';
 import { rmsNorm } from './kernels/rms-norm.js';
 
-/** Qwen3-4B's layer shapes. */
-export const QWEN3_4B_SHAPES: MicrobenchmarkShapes = { hiddenSize: 2560, intermediateSize: 9728, numHeads: 32, numKvHeads: 8, headDim: 128, vocabSize: 151_936 };
-
-const PACKAGE_ROOT = fileURLToPath(new URL('../', import.meta.url));
-const KERNELS_DIR = fileURLToPath(new URL('./kernels/', import.meta.url));
-
-/** sha256 of every file under a kernels directory, paths relative to the package root. */
-export async function hashKernelDirectory(dir: string, packageRoot: string): Promise<KernelSource[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  const files = entries
-    .filter((entry) => entry.isFile() && /\.(ts|js|wgsl|cu|cuh)$/.test(entry.name) && !entry.name.endsWith('.d.ts') && !entry.name.endsWith('.map'))
-    .map((entry) => join(entry.parentPath, entry.name))
-    .sort();
-  return Promise.all(
-    files.map(async (file) => ({
-      name: relative(dir, file).replace(/\.(ts|js)$/, ''),
-      file: relative(packageRoot, file),
-      sha256: createHash('sha256').update(await readFile(file)).digest('hex'),
-    })),
-  );
-}
-
 export function cpuKernelSources(): Promise<KernelSource[]> {
-  return hashKernelDirectory(KERNELS_DIR, PACKAGE_ROOT);
+  return hashKernelDirectory(new URL('./kernels/', import.meta.url), new URL('../', import.meta.url));
 }
 
 /** A small deterministic generator (xorshift32), so every run benchmarks the same numbers. */

@@ -5,6 +5,7 @@ import {
   type LoadedModel,
   type LoadOptions,
 } from '@quantbench/core';
+import { hashKernelDirectory } from '@quantbench/core/node';
 import { assertKernelMatchesCheckpoint, loadLocalModel, ropeFrequencies, ropeTable } from '@quantbench/model';
 import { CudaForward } from './forward.js';
 import { cudaUnavailable, describeDevice, type NativeDevice, type NativeModel, probeCuda } from './native.js';
@@ -91,6 +92,7 @@ export const createCudaEngine: EngineFactory<CudaEngineOptions> = async (options
         },
       });
     },
+    kernelSources: () => hashKernelDirectory(new URL('../native/kernels/', import.meta.url), new URL('../', import.meta.url)),
     async dispose(): Promise<void> {
       await Promise.all([...loaded].map((model) => model.dispose()));
     },

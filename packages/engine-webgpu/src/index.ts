@@ -1,2 +1,2 @@
 export { createWebGpuEngine, type WebGpuEngineOptions } from './engine.js';
-export { QWEN3_4B_SHAPES, webgpuKernelSources, webgpuMicrobenchmarks } from './microbench.js';
+export { webgpuKernelSources, webgpuMicrobenchmarks } from './microbench.js';

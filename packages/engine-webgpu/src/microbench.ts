@@ -8,38 +8,19 @@
  * Browser-safe: the source hashes need Node (`node:fs`, `node:crypto`), imported dynamically; in a browser
  * `webgpuKernelSources` returns nothing.
  */
-import type { KernelMode, KernelSource, MicrobenchmarkOptions, MicrobenchmarkRow, MicrobenchmarkShapes } from '@quantbench/core';
+import { type KernelMode, type KernelSource, type MicrobenchmarkOptions, type MicrobenchmarkRow, type MicrobenchmarkShapes, QWEN3_4B_SHAPES } from '@quantbench/core';
 import { type GpuContext, KernelRunner } from './gpu/index.js';
 import { attentionDecodePartialsBytes, recordAttentionDecode } from './kernels/attention-decode.js';
 import { recordMatmul } from './kernels/matmul.js';
 import { recordRmsNorm } from './kernels/rms-norm.js';
 
-/** Qwen3-4B's layer shapes. */
-export const QWEN3_4B_SHAPES: MicrobenchmarkShapes = { hiddenSize: 2560, intermediateSize: 9728, numHeads: 32, numKvHeads: 8, headDim: 128, vocabSize: 151_936 };
-
 export async function webgpuKernelSources(): Promise<KernelSource[]> {
-  const here = new URL('./kernels/', import.meta.url);
-  if (here.protocol !== 'file:' || typeof process === 'undefined' || !process.versions?.node) return [];
-  const [{ createHash }, { readdir, readFile }, { join, relative }, { fileURLToPath }] = await Promise.all([
-    import('node:crypto'),
-    import('node:fs/promises'),
-    import('node:path'),
-    import('node:url'),
-  ]);
-  const dir = fileURLToPath(here);
-  const root = fileURLToPath(new URL('../', import.meta.url));
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  const files = entries
-    .filter((entry) => entry.isFile() && /\.(ts|js|wgsl)$/.test(entry.name) && !entry.name.endsWith('.d.ts'))
-    .map((entry) => join(entry.parentPath, entry.name))
-    .sort();
-  return Promise.all(
-    files.map(async (file) => ({
-      name: relative(dir, file).replace(/\.(ts|js)$/, ''),
-      file: relative(root, file),
-      sha256: createHash('sha256').update(await readFile(file)).digest('hex'),
-    })),
-  );
+  const kernels = new URL('./kernels/', import.meta.url);
+  if (kernels.protocol !== 'file:' || typeof process === 'undefined' || !process.versions?.node) return [];
+  // A computed specifier keeps browser bundlers from pulling Node's fs and crypto into a page.
+  const nodeOnly = '@quantbench/core/node';
+  const { hashKernelDirectory } = (await import(nodeOnly)) as typeof import('@quantbench/core/node');
+  return hashKernelDirectory(kernels, new URL('../', import.meta.url));
 }
 
 function wanted(name: string, filters: readonly string[] | undefined): boolean {

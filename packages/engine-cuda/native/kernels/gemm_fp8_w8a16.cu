@@ -3,220 +3,107 @@
 //
 // Layout: x float32 [rows, in]; W e4m3fn codes [out, in] row-major (the "col" B operand of mma as it stands)
 // with float32 block scales [ceil(out/128), ceil(in/128)]; y float32 [rows, out].
-// Launch: grid (ceil(out/128), ceil(rows/64)), 256 threads (8 warps as 2 along rows x 4 along outputs, each
-// owning a 32x32 output tile), 40 KB static shared memory: two stages of a 64x32 activation tile split into
-// bf16 hi and lo halves plus a 128x32 weight tile converted to bf16 (exact for every e4m3 value), rows padded to 40 elements so fragment reads are
-// conflict-free. Each K step of 32 is prefetched into registers while the previous one is multiplied.
-// Float32 accuracy: every activation is split once, when staged, into hi = bf16(x) and lo = bf16(x - hi), and
-// each weight fragment meets both in two m16n8k16 bf16 MMAs with float32 accumulation; the weight is exactly
-// bf16, so the products carry ~16 significand bits of x. Block scales: the 128-wide output tile lies in one
-// scale row and four K steps make one scale block, so each block's MMA sums gather in their own accumulators
-// and are scaled once into the running float32 result. Tails of rows, out and in are zero-filled; 16-byte
-// global loads when in % 16 == 0 and the pointers are aligned, single values otherwise.
+// Launch: gemm_tiles.cuh's shape: grid (ceil(out/128), ceil(rows/64)), 256 threads, 40 KB static shared memory
+// (two stages of the split:: layout: 64x32 activations as bf16 hi and lo, 128x32 weights as bf16). The
+// activations take the split:: path (hi = bf16(x), lo = bf16(x - hi), two bf16 MMAs per weight fragment, float32
+// accumulation); what is FP8's own: the weight tile's codes (one 16-byte load per thread when in % 16 == 0 and
+// the pointers are 16-byte aligned, runs of single codes otherwise) are converted to bf16 when staged, exactly
+// for every e4m3 value, and the block scales: the 128-wide output tile lies in one scale row and four K steps
+// make one scale block, so each block's MMA sums gather in their own accumulators and are scaled once into the
+// running float32 result. Tails of rows, out and in are zero-filled.
 #include "formats.cuh"
+#include "gemm_tiles.cuh"
 #include "kernels.h"
 
 namespace qb {
 namespace {
 
-constexpr int kBm = 64;
-constexpr int kBn = 128;
-constexpr int kBk = 32;
-constexpr int kPitch = kBk + 8;  // bf16 elements per staged row
-constexpr int kThreads = 256;
+using gemm::kThreads;
+using gemm::split::kBk;
 
-struct Stage {
-  uint16_t aHi[kBm][kPitch];
-  uint16_t aLo[kBm][kPitch];
-  uint16_t b[kBn][kPitch];
-};
+struct Fp8Weights {
+  static constexpr int kWords = 4;  // 16 codes: one 16-byte load (VEC) or four runs of 4 single codes
+  static constexpr bool kBlockScaled = true;
 
-template <bool VEC>
-struct Prefetch {
-  float a[8];      // 2 float4 (VEC) or 8 single values of the activation tile
-  uint32_t b[4];   // 16 codes of the weight tile: one 16-byte load (VEC) or four runs of 4 single codes
-};
+  const uint8_t* w;
+  const float* scaleRow;  // the block's row of scaleInv
+  int out;
+  int in;
 
-template <bool VEC>
-__device__ __forceinline__ void loadTile(Prefetch<VEC>& p, const float* __restrict__ x,
-                                         const uint8_t* __restrict__ w, int rows, int out, int in, int m0, int n0,
-                                         int k0) {
-  const int tid = threadIdx.x;
-  if constexpr (VEC) {
+  template <bool VEC>
+  __device__ __forceinline__ void load(uint32_t (&b)[kWords], int n0, int k0) const {
+    const int tid = threadIdx.x;
+    if constexpr (VEC) {
+      const int n = tid / (kBk / 16);
+      const int k = k0 + tid % (kBk / 16) * 16;
+      uint4 v = make_uint4(0, 0, 0, 0);
+      if (n0 + n < out && k < in) v = __ldg(reinterpret_cast<const uint4*>(w + static_cast<size_t>(n0 + n) * in + k));
+      b[0] = v.x, b[1] = v.y, b[2] = v.z, b[3] = v.w;
+    } else {
 #pragma unroll
-    for (int i = 0; i < 2; i++) {
-      const int idx = tid + i * kThreads;
-      const int r = idx / (kBk / 4);
-      const int k = k0 + idx % (kBk / 4) * 4;
-      float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-      if (m0 + r < rows && k < in) v = __ldg(reinterpret_cast<const float4*>(x + static_cast<size_t>(m0 + r) * in + k));
-      p.a[4 * i] = v.x, p.a[4 * i + 1] = v.y, p.a[4 * i + 2] = v.z, p.a[4 * i + 3] = v.w;
-    }
-    const int n = tid / (kBk / 16);
-    const int k = k0 + tid % (kBk / 16) * 16;
-    uint4 v = make_uint4(0, 0, 0, 0);
-    if (n0 + n < out && k < in) v = __ldg(reinterpret_cast<const uint4*>(w + static_cast<size_t>(n0 + n) * in + k));
-    p.b[0] = v.x, p.b[1] = v.y, p.b[2] = v.z, p.b[3] = v.w;
-  } else {
+      for (int i = 0; i < 4; i++) {
+        const int idx = (tid + i * kThreads) * 4;
+        const int n = idx / kBk;
+        uint32_t word = 0;
 #pragma unroll
-    for (int i = 0; i < 8; i++) {
-      const int idx = tid + i * kThreads;
-      const int r = idx / kBk;
-      const int k = k0 + idx % kBk;
-      p.a[i] = m0 + r < rows && k < in ? __ldg(x + static_cast<size_t>(m0 + r) * in + k) : 0.0f;
-    }
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-      const int idx = (tid + i * kThreads) * 4;
-      const int n = idx / kBk;
-      uint32_t word = 0;
-#pragma unroll
-      for (int h = 0; h < 4; h++) {
-        const int k = k0 + idx % kBk + h;
-        if (n0 + n < out && k < in) word |= static_cast<uint32_t>(__ldg(w + static_cast<size_t>(n0 + n) * in + k)) << (8 * h);
+        for (int h = 0; h < 4; h++) {
+          const int k = k0 + idx % kBk + h;
+          if (n0 + n < out && k < in) word |= static_cast<uint32_t>(__ldg(w + static_cast<size_t>(n0 + n) * in + k)) << (8 * h);
+        }
+        b[i] = word;
       }
-      p.b[i] = word;
     }
   }
-}
 
-template <bool VEC>
-__device__ __forceinline__ void storeTile(const Prefetch<VEC>& p, Stage& s) {
-  const int tid = threadIdx.x;
-  if constexpr (VEC) {
+  template <bool VEC>
+  __device__ __forceinline__ void store(const uint32_t (&b)[kWords], gemm::split::Stage& s) const {
+    const int tid = threadIdx.x;
+    if constexpr (VEC) {
+      const int n = tid / (kBk / 16);
+      const int k = tid % (kBk / 16) * 16;
+      uint4* dst = reinterpret_cast<uint4*>(&s.b[n][k]);
+      dst[0] = make_uint4(e4m3x2ToBf16x2(b[0]), e4m3x2ToBf16x2(b[0] >> 16), e4m3x2ToBf16x2(b[1]),
+                          e4m3x2ToBf16x2(b[1] >> 16));
+      dst[1] = make_uint4(e4m3x2ToBf16x2(b[2]), e4m3x2ToBf16x2(b[2] >> 16), e4m3x2ToBf16x2(b[3]),
+                          e4m3x2ToBf16x2(b[3] >> 16));
+    } else {
 #pragma unroll
-    for (int i = 0; i < 2; i++) {
-      const int idx = tid + i * kThreads;
-      const int r = idx / (kBk / 4);
-      const int k = idx % (kBk / 4) * 4;
-      uint2 hi, lo;
-      splitBf16x2(p.a[4 * i], p.a[4 * i + 1], hi.x, lo.x);
-      splitBf16x2(p.a[4 * i + 2], p.a[4 * i + 3], hi.y, lo.y);
-      *reinterpret_cast<uint2*>(&s.aHi[r][k]) = hi;
-      *reinterpret_cast<uint2*>(&s.aLo[r][k]) = lo;
-    }
-    const int n = tid / (kBk / 16);
-    const int k = tid % (kBk / 16) * 16;
-    uint4* dst = reinterpret_cast<uint4*>(&s.b[n][k]);
-    dst[0] = make_uint4(e4m3x2ToBf16x2(p.b[0]), e4m3x2ToBf16x2(p.b[0] >> 16), e4m3x2ToBf16x2(p.b[1]),
-                        e4m3x2ToBf16x2(p.b[1] >> 16));
-    dst[1] = make_uint4(e4m3x2ToBf16x2(p.b[2]), e4m3x2ToBf16x2(p.b[2] >> 16), e4m3x2ToBf16x2(p.b[3]),
-                        e4m3x2ToBf16x2(p.b[3] >> 16));
-  } else {
-#pragma unroll
-    for (int i = 0; i < 8; i++) {
-      const int idx = tid + i * kThreads;
-      uint32_t hi, lo;
-      splitBf16x2(p.a[i], 0.0f, hi, lo);
-      s.aHi[idx / kBk][idx % kBk] = static_cast<uint16_t>(hi);
-      s.aLo[idx / kBk][idx % kBk] = static_cast<uint16_t>(lo);
-    }
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-      const int idx = (tid + i * kThreads) * 4;
-      *reinterpret_cast<uint2*>(&s.b[idx / kBk][idx % kBk]) = make_uint2(e4m3x2ToBf16x2(p.b[i]), e4m3x2ToBf16x2(p.b[i] >> 16));
+      for (int i = 0; i < 4; i++) {
+        const int idx = (tid + i * kThreads) * 4;
+        *reinterpret_cast<uint2*>(&s.b[idx / kBk][idx % kBk]) = make_uint2(e4m3x2ToBf16x2(b[i]), e4m3x2ToBf16x2(b[i] >> 16));
+      }
     }
   }
-}
+
+  // acc += blockAcc * scaleInv[o/128, block]: one scale for the whole 128-wide output tile.
+  __device__ __forceinline__ void promote(gemm::Acc& acc, const gemm::Acc& blockAcc, int block) const {
+    const float scale = __ldg(scaleRow + block);
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+#pragma unroll
+      for (int j = 0; j < 4; j++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) acc[i][j][e] = fmaf(blockAcc[i][j][e], scale, acc[i][j][e]);
+  }
+};
 
 template <bool VEC>
 __global__ void __launch_bounds__(kThreads)
     gemmFp8W8a16Kernel(const float* __restrict__ x, const uint8_t* __restrict__ w,
                        const float* __restrict__ scaleInv, float* __restrict__ y, int rows, int out, int in) {
-  __shared__ __align__(16) Stage stages[2];
-  const int m0 = blockIdx.y * kBm;
-  const int n0 = blockIdx.x * kBn;
-  const int warp = threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
-  const int g = lane / 4;  // mma fragment group: row of A/C, column of B
-  const int t = lane % 4;  // thread in group: K pair of A/B, column pair of C
-  const int wm = (warp / 4) * 32;
-  const int wn = (warp % 4) * 32;
-
-  float acc[2][4][4];
-  float blockAcc[2][4][4];
-#pragma unroll
-  for (int i = 0; i < 2; i++)
-#pragma unroll
-    for (int j = 0; j < 4; j++)
-#pragma unroll
-      for (int e = 0; e < 4; e++) acc[i][j][e] = blockAcc[i][j][e] = 0.0f;
+  const gemm::Tile tl = gemm::tile();
   const int scaleCols = (in + kFp8Block - 1) / kFp8Block;
-  const float* scaleRow = scaleInv + static_cast<size_t>(n0 / kFp8Block) * scaleCols;
-
-  Prefetch<VEC> p;
-  const int kTiles = (in + kBk - 1) / kBk;
-  loadTile<VEC>(p, x, w, rows, out, in, m0, n0, 0);
-  storeTile<VEC>(p, stages[0]);
-  __syncthreads();
-  for (int kt = 0; kt < kTiles; kt++) {
-    const Stage& s = stages[kt & 1];
-    if (kt + 1 < kTiles) loadTile<VEC>(p, x, w, rows, out, in, m0, n0, (kt + 1) * kBk);
-#pragma unroll
-    for (int ks = 0; ks < kBk; ks += 16) {
-      uint32_t aHi[2][4], aLo[2][4], b[4][2];
-#pragma unroll
-      for (int i = 0; i < 2; i++) {
-        const int r = wm + i * 16 + g;
-        aHi[i][0] = *reinterpret_cast<const uint32_t*>(&s.aHi[r][ks + 2 * t]);
-        aHi[i][1] = *reinterpret_cast<const uint32_t*>(&s.aHi[r + 8][ks + 2 * t]);
-        aHi[i][2] = *reinterpret_cast<const uint32_t*>(&s.aHi[r][ks + 2 * t + 8]);
-        aHi[i][3] = *reinterpret_cast<const uint32_t*>(&s.aHi[r + 8][ks + 2 * t + 8]);
-        aLo[i][0] = *reinterpret_cast<const uint32_t*>(&s.aLo[r][ks + 2 * t]);
-        aLo[i][1] = *reinterpret_cast<const uint32_t*>(&s.aLo[r + 8][ks + 2 * t]);
-        aLo[i][2] = *reinterpret_cast<const uint32_t*>(&s.aLo[r][ks + 2 * t + 8]);
-        aLo[i][3] = *reinterpret_cast<const uint32_t*>(&s.aLo[r + 8][ks + 2 * t + 8]);
-      }
-#pragma unroll
-      for (int j = 0; j < 4; j++) {
-        const int n = wn + j * 8 + g;
-        b[j][0] = *reinterpret_cast<const uint32_t*>(&s.b[n][ks + 2 * t]);
-        b[j][1] = *reinterpret_cast<const uint32_t*>(&s.b[n][ks + 2 * t + 8]);
-      }
-#pragma unroll
-      for (int i = 0; i < 2; i++)
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-          mmaBf16(blockAcc[i][j], aHi[i], b[j]);
-          mmaBf16(blockAcc[i][j], aLo[i], b[j]);
-        }
-    }
-    if ((kt + 1) % (kFp8Block / kBk) == 0 || kt + 1 == kTiles) {
-      const float scale = __ldg(scaleRow + kt * kBk / kFp8Block);
-#pragma unroll
-      for (int i = 0; i < 2; i++)
-#pragma unroll
-        for (int j = 0; j < 4; j++)
-#pragma unroll
-          for (int e = 0; e < 4; e++) {
-            acc[i][j][e] = fmaf(blockAcc[i][j][e], scale, acc[i][j][e]);
-            blockAcc[i][j][e] = 0.0f;
-          }
-    }
-    if (kt + 1 < kTiles) storeTile<VEC>(p, stages[(kt + 1) & 1]);
-    __syncthreads();
-  }
-
-#pragma unroll
-  for (int i = 0; i < 2; i++)
-#pragma unroll
-    for (int j = 0; j < 4; j++)
-#pragma unroll
-      for (int e = 0; e < 4; e++) {
-        const int r = m0 + wm + i * 16 + g + (e >= 2 ? 8 : 0);
-        const int o = n0 + wn + j * 8 + 2 * t + (e & 1);
-        if (r < rows && o < out) y[static_cast<size_t>(r) * out + o] = acc[i][j][e];
-      }
+  const float* scaleRow = scaleInv + static_cast<size_t>(tl.n0 / kFp8Block) * scaleCols;
+  const gemm::split::Tiles<VEC, Fp8Weights> tiles{x, Fp8Weights{w, scaleRow, out, in}, rows, in};
+  gemm::run(tiles, tl, y, rows, out, in);
 }
 
 }  // namespace
 
 void gemmFp8W8a16(const float* x, Fp8Weight w, float* y, int rows, cudaStream_t stream) {
   if (rows <= 0) return;
-  const dim3 grid((w.out + kBn - 1) / kBn, (rows + kBm - 1) / kBm);
-  const bool vec = w.in % 16 == 0 && reinterpret_cast<uintptr_t>(w.codes) % 16 == 0 &&
-                   reinterpret_cast<uintptr_t>(x) % 16 == 0;
-  if (vec) {
+  const dim3 grid = gemm::grid(rows, w.out);
+  if (w.in % 16 == 0 && gemm::aligned16(w.codes) && gemm::aligned16(x)) {
     gemmFp8W8a16Kernel<true><<<grid, kThreads, 0, stream>>>(x, w.codes, w.scaleInv, y, rows, w.out, w.in);
   } else {
     gemmFp8W8a16Kernel<false><<<grid, kThreads, 0, stream>>>(x, w.codes, w.scaleInv, y, rows, w.out, w.in);

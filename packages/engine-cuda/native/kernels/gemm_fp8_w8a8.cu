@@ -4,26 +4,28 @@
 // Layout: xq e4m3fn codes [rows, in] with float32 group scales xs [rows, ceil(in/128)]; W e4m3fn codes [out, in]
 // row-major (the "col" B operand of mma as it stands) with float32 block scales ws [ceil(out/128),
 // ceil(in/128)]; y float32 [rows, out].
-// Launch: grid (ceil(out/128), ceil(rows/64)), 256 threads (8 warps as 2 along rows x 4 along outputs, each
-// owning a 32x32 output tile), 30 KB static shared memory: two stages of a 64x64 activation-code tile and a
-// 128x64 weight-code tile, rows padded to 80 bytes so fragment reads are conflict-free. Each K step of 64 is
-// prefetched into registers while the previous one is multiplied.
+// Launch: gemm_tiles.cuh's shape, tile coordinates and epilogue: grid (ceil(out/128), ceil(rows/64)), 256
+// threads (8 warps as 2 along rows x 4 along outputs, each owning a 32x32 output tile). What is w8a8's own: 30 KB
+// static shared memory, two stages of a 64x64 activation-code tile and a 128x64 weight-code tile, rows padded to
+// 80 bytes so fragment reads are conflict-free; each K step of 64 is prefetched into registers while the previous
+// one is multiplied.
 // On sm_89+ the codes go straight into m16n8k32 e4m3 MMAs. As DeepGEMM does, each 128-wide scale block gets
 // fresh MMA accumulators, which are then promoted into float32 registers times xs[r, b] * ws[o/128, b]: the
 // tensor cores' own accumulation is not float32-grade, and a block never mixes two scales. Elsewhere the same
 // fragments are computed on CUDA cores from exactly decoded codes. Tails of rows, out and in are zero-filled;
 // 16-byte global loads when in % 16 == 0 and the pointers are aligned, single codes otherwise.
 #include "formats.cuh"
+#include "gemm_tiles.cuh"
 #include "kernels.h"
 
 namespace qb {
 namespace {
 
-constexpr int kBm = 64;
-constexpr int kBn = 128;
+using gemm::kBm;
+using gemm::kBn;
+using gemm::kThreads;
 constexpr int kBk = 64;
 constexpr int kPitch = kBk + 16;  // bytes per staged row
-constexpr int kThreads = 256;
 
 struct Stage {
   uint8_t a[kBm][kPitch];
@@ -113,30 +115,23 @@ __device__ __forceinline__ void mmaE4m3(float (&d)[4], const uint32_t (&a)[4], c
 #endif
 }
 
+// The pipeline is gemm_tiles.cuh's run() spelled out rather than called with a Tiles policy: routed through
+// run(), the CUDA-core fallback (sm_80, sm_89 without VEC) is register-allocated at 128 with spills instead of
+// ~176 without, for the same instructions.
 template <bool VEC>
 __global__ void __launch_bounds__(kThreads)
     gemmFp8W8a8Kernel(const uint8_t* __restrict__ xq, const float* __restrict__ xs, const uint8_t* __restrict__ w,
                       const float* __restrict__ ws, float* __restrict__ y, int rows, int out, int in) {
   __shared__ __align__(16) Stage stages[2];
-  const int m0 = blockIdx.y * kBm;
-  const int n0 = blockIdx.x * kBn;
-  const int warp = threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
-  const int g = lane / 4;  // mma fragment group: row of A/C, column of B
-  const int t = lane % 4;  // thread in group: K quad of A/B, column pair of C
-  const int wm = (warp / 4) * 32;
-  const int wn = (warp % 4) * 32;
+  const gemm::Tile tl = gemm::tile();
+  const int m0 = tl.m0, n0 = tl.n0, g = tl.g, t = tl.t, wm = tl.wm, wn = tl.wn;
   const int scaleCols = (in + kFp8Block - 1) / kFp8Block;
   const float* wsRow = ws + static_cast<size_t>(n0 / kFp8Block) * scaleCols;
 
-  float acc[2][4][4];
-  float blockAcc[2][4][4];
-#pragma unroll
-  for (int i = 0; i < 2; i++)
-#pragma unroll
-    for (int j = 0; j < 4; j++)
-#pragma unroll
-      for (int e = 0; e < 4; e++) acc[i][j][e] = blockAcc[i][j][e] = 0.0f;
+  gemm::Acc acc;
+  gemm::Acc blockAcc;
+  gemm::zero(acc);
+  gemm::zero(blockAcc);
 
   Prefetch p;
   const int kTiles = (in + kBk - 1) / kBk;
@@ -173,6 +168,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
         for (int j = 0; j < 4; j++) mmaE4m3(blockAcc[i][j], a[i], b[j], s, wm + i * 16 + g, wn + j * 8 + 2 * t, ks);
     }
+    // Promotion once per 128-wide K block: acc += blockAcc * xs[r, block] * ws[o/128, block], per row.
     if ((kt + 1) % (kFp8Block / kBk) == 0 || kt + 1 == kTiles) {
       const int block = kt * kBk / kFp8Block;
       const float wScale = __ldg(wsRow + block);
@@ -199,26 +195,15 @@ __global__ void __launch_bounds__(kThreads)
     __syncthreads();
   }
 
-#pragma unroll
-  for (int i = 0; i < 2; i++)
-#pragma unroll
-    for (int j = 0; j < 4; j++)
-#pragma unroll
-      for (int e = 0; e < 4; e++) {
-        const int r = m0 + wm + i * 16 + g + (e >= 2 ? 8 : 0);
-        const int o = n0 + wn + j * 8 + 2 * t + (e & 1);
-        if (r < rows && o < out) y[static_cast<size_t>(r) * out + o] = acc[i][j][e];
-      }
+  gemm::storeOutputs(acc, tl, y, rows, out);
 }
 
 }  // namespace
 
 void gemmFp8W8a8(Fp8Activations x, Fp8Weight w, float* y, int rows, cudaStream_t stream) {
   if (rows <= 0) return;
-  const dim3 grid((w.out + kBn - 1) / kBn, (rows + kBm - 1) / kBm);
-  const bool vec = w.in % 16 == 0 && reinterpret_cast<uintptr_t>(w.codes) % 16 == 0 &&
-                   reinterpret_cast<uintptr_t>(x.codes) % 16 == 0;
-  if (vec) {
+  const dim3 grid = gemm::grid(rows, w.out);
+  if (w.in % 16 == 0 && gemm::aligned16(w.codes) && gemm::aligned16(x.codes)) {
     gemmFp8W8a8Kernel<true><<<grid, kThreads, 0, stream>>>(x.codes, x.scales, w.codes, w.scaleInv, y, rows, w.out, w.in);
   } else {
     gemmFp8W8a8Kernel<false><<<grid, kThreads, 0, stream>>>(x.codes, x.scales, w.codes, w.scaleInv, y, rows, w.out,

@@ -3,173 +3,84 @@
 //
 // Layout: x float32 [rows, in]; W e4m3fn codes [out, in] row-major with float32 block scales
 // [ceil(out/128), ceil(in/128)]; y float32 [rows, out].
-// Launch: grid ceil(out / NR) blocks of 256 threads, no dynamic shared memory (static: 8 warps x NR*ROWS
-// partial sums). Each block owns NR consecutive output rows (NR divides 128, so they share one scale row) and
-// all `rows` tokens. Threads split K into chunks of VEC codes: 16-byte loads when every weight row is 16-byte
-// aligned, single codes otherwise; a chunk never straddles a 128-wide scale block, so each chunk's partial dot
-// product is scaled once. Codes are decoded in registers, 4 at a time (NaN codes flagged per chunk rather than per value), and each decoded group is reused for
-// every token row (x read through L1, which all blocks on an SM share). Warp shuffles, then shared memory,
-// reduce the 256 per-thread sums.
+// Launch: gemv_skeleton.cuh's shape: grid ceil(out / NR) blocks of 256 threads, no dynamic shared memory, each
+// block owning NR consecutive output rows (NR divides 128, so they share one scale row) and all `rows` tokens.
+// What is FP8's own: a chunk is VEC = 16 codes (one 16-byte load when in % 16 == 0 and W and x are 16-byte
+// aligned, single codes otherwise) and never straddles a 128-wide scale block, so each chunk's partial dot
+// product is scaled once into the running sum. Codes are decoded in registers, 4 at a time (NaN codes flagged
+// per chunk rather than per value), and each decoded group is reused for every token row (x read through L1).
 #include "formats.cuh"
+#include "gemv_skeleton.cuh"
 #include "kernels.h"
 
 namespace qb {
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int kWarps = kThreads / 32;
+struct Fp8W8a16Dot {
+  const float* x;
+  const float* scaleRow;  // the block's row of scaleInv
+
+  template <int VEC, int NR, int ROWS, int WORDS>
+  __device__ __forceinline__ void dot(float (&acc)[NR][ROWS], const uint32_t (&raw)[NR][WORDS], int c,
+                                      int in) const {
+    constexpr bool kFast = VEC == 16;
+    constexpr int kPer = kFast ? 4 : 1;
+    const float scale = __ldg(scaleRow + c * VEC / kFp8Block);
+    float part[NR][ROWS];
+    gemv::zero(part);
+    uint32_t wNan[NR] = {};
+#pragma unroll
+    for (int q = 0; q < WORDS; q++) {
+      float wf[NR][4];
+      gemv::decodeE4m3Word<kFast>(raw, q, wf, wNan);
+#pragma unroll
+      for (int r = 0; r < ROWS; r++) {
+        const float* xr = x + static_cast<size_t>(r) * in + static_cast<size_t>(c) * VEC + q * 4;
+        float xv[4];
+        if constexpr (kFast) {
+          const float4 a = __ldg(reinterpret_cast<const float4*>(xr));
+          xv[0] = a.x, xv[1] = a.y, xv[2] = a.z, xv[3] = a.w;
+        } else {
+          xv[0] = __ldg(xr);
+        }
+        gemv::fmaRow<kPer>(part, r, xv, wf);
+      }
+    }
+#pragma unroll
+    for (int n = 0; n < NR; n++) {
+      const bool nan = kFast && e4m3AnyNan(wNan[n]);
+#pragma unroll
+      for (int r = 0; r < ROWS; r++) acc[n][r] = fmaf(nan ? __uint_as_float(0x7fc00000u) : part[n][r], scale, acc[n][r]);
+    }
+  }
+};
 
 template <int ROWS, int NR, int VEC>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(gemv::kThreads)
     gemvFp8W8a16Kernel(const float* __restrict__ x, const uint8_t* __restrict__ w,
                        const float* __restrict__ scaleInv, float* __restrict__ y, int out, int in) {
-  constexpr int kWords = VEC == 16 ? 4 : 1;
   // Enough independent 16-byte loads per thread to cover DRAM latency without blowing the register budget.
   constexpr int kUnroll = VEC == 16 ? 8 / NR : 2;
-  const int o0 = blockIdx.x * NR;
+  const int o0 = blockIdx.x * NR;  // the block's first output row
   const int scaleCols = (in + kFp8Block - 1) / kFp8Block;
-  const float* scaleRow = scaleInv + static_cast<size_t>(o0 / kFp8Block) * scaleCols;
-  const uint8_t* wRow[NR];
-#pragma unroll
-  for (int n = 0; n < NR; n++) wRow[n] = w + static_cast<size_t>(min(o0 + n, out - 1)) * in;  // past the end: reread the last row
-
-  float acc[NR][ROWS];
-#pragma unroll
-  for (int n = 0; n < NR; n++)
-#pragma unroll
-    for (int r = 0; r < ROWS; r++) acc[n][r] = 0.0f;
-
-  const int chunks = in / VEC;
-  for (int c0 = threadIdx.x; c0 < chunks; c0 += kThreads * kUnroll) {
-    uint32_t raw[kUnroll][NR][kWords];
-#pragma unroll
-    for (int u = 0; u < kUnroll; u++) {
-      const int c = c0 + u * kThreads;
-#pragma unroll
-      for (int n = 0; n < NR; n++) {
-        if constexpr (VEC == 16) {
-          const uint4 v = c < chunks ? loadStreaming16(wRow[n] + static_cast<size_t>(c) * 16) : make_uint4(0, 0, 0, 0);
-          raw[u][n][0] = v.x;
-          raw[u][n][1] = v.y;
-          raw[u][n][2] = v.z;
-          raw[u][n][3] = v.w;
-        } else {
-          raw[u][n][0] = c < chunks ? __ldg(wRow[n] + c) : 0u;
-        }
-      }
-    }
-#pragma unroll
-    for (int u = 0; u < kUnroll; u++) {
-      const int c = c0 + u * kThreads;
-      if (c >= chunks) break;
-      const float scale = __ldg(scaleRow + c * VEC / kFp8Block);
-      float part[NR][ROWS];
-#pragma unroll
-      for (int n = 0; n < NR; n++)
-#pragma unroll
-        for (int r = 0; r < ROWS; r++) part[n][r] = 0.0f;
-      uint32_t wNan[NR] = {};
-#pragma unroll
-      for (int q = 0; q < kWords; q++) {
-        constexpr int kPer = VEC == 16 ? 4 : 1;
-        float wf[NR][4];
-#pragma unroll
-        for (int n = 0; n < NR; n++) {
-          if constexpr (VEC == 16) {
-            e4m3x4ToFloatFinite(raw[u][n][q], wf[n]);
-            wNan[n] |= e4m3x4NanBits(raw[u][n][q]);
-          } else {
-            wf[n][0] = e4m3ToFloat(raw[u][n][0]);
-          }
-        }
-#pragma unroll
-        for (int r = 0; r < ROWS; r++) {
-          const float* xr = x + static_cast<size_t>(r) * in + static_cast<size_t>(c) * VEC + q * 4;
-          float xv[4];
-          if constexpr (VEC == 16) {
-            const float4 a = __ldg(reinterpret_cast<const float4*>(xr));
-            xv[0] = a.x, xv[1] = a.y, xv[2] = a.z, xv[3] = a.w;
-          } else {
-            xv[0] = __ldg(xr);
-          }
-#pragma unroll
-          for (int n = 0; n < NR; n++)
-#pragma unroll
-            for (int e = 0; e < kPer; e++) part[n][r] = fmaf(xv[e], wf[n][e], part[n][r]);
-        }
-      }
-#pragma unroll
-      for (int n = 0; n < NR; n++) {
-        const bool nan = VEC == 16 && e4m3AnyNan(wNan[n]);
-#pragma unroll
-        for (int r = 0; r < ROWS; r++) acc[n][r] = fmaf(nan ? __uint_as_float(0x7fc00000u) : part[n][r], scale, acc[n][r]);
-      }
-    }
-  }
-
-  __shared__ float partial[kWarps][NR * ROWS];
-  const int warp = threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
-#pragma unroll
-  for (int n = 0; n < NR; n++)
-#pragma unroll
-    for (int r = 0; r < ROWS; r++) {
-      const float s = warpSum(acc[n][r]);
-      if (lane == 0) partial[warp][n * ROWS + r] = s;
-    }
-  __syncthreads();
-  if (threadIdx.x < NR * ROWS) {
-    float s = 0.0f;
-#pragma unroll
-    for (int i = 0; i < kWarps; i++) s += partial[i][threadIdx.x];
-    const int n = threadIdx.x / ROWS;
-    const int r = threadIdx.x % ROWS;
-    if (o0 + n < out) y[static_cast<size_t>(r) * out + o0 + n] = s;
-  }
-}
-
-template <int ROWS, int NR>
-void launch(const float* x, Fp8Weight w, float* y, cudaStream_t stream) {
-  const dim3 grid((w.out + NR - 1) / NR);
-  const bool vec = w.in % 16 == 0 && reinterpret_cast<uintptr_t>(w.codes) % 16 == 0 &&
-                   reinterpret_cast<uintptr_t>(x) % 16 == 0;
-  if (vec) {
-    gemvFp8W8a16Kernel<ROWS, NR, 16><<<grid, kThreads, 0, stream>>>(x, w.codes, w.scaleInv, y, w.out, w.in);
-  } else {
-    gemvFp8W8a16Kernel<ROWS, NR, 1><<<grid, kThreads, 0, stream>>>(x, w.codes, w.scaleInv, y, w.out, w.in);
-  }
-}
-
-template <int ROWS>
-void launchRows(const float* x, Fp8Weight w, float* y, cudaStream_t stream) {
-  // Wider blocks (several output rows sharing each x load) only where there are blocks to spare for 132 SMs.
-  if (w.out >= 16384) {
-    launch<ROWS, 4>(x, w, y, stream);
-  } else if (w.out >= 8192) {
-    launch<ROWS, 2>(x, w, y, stream);
-  } else {
-    launch<ROWS, 1>(x, w, y, stream);
-  }
+  const Fp8W8a16Dot format{x, scaleInv + static_cast<size_t>(o0 / kFp8Block) * scaleCols};
+  gemv::run<ROWS, NR, VEC, kUnroll>(format, w, y, out, in);
 }
 
 }  // namespace
 
 void gemvFp8W8a16(const float* x, Fp8Weight w, float* y, int rows, cudaStream_t stream) {
-  // Larger batches are correct too, in groups of kGemvMaxRows, though matmulFp8W8a16 sends them to the GEMM.
-  for (int r0 = 0; r0 < rows; r0 += kGemvMaxRows) {
+  gemv::forEachRowGroup(rows, w.out, [&](auto rowCount, auto nr, int r0) {
+    constexpr int ROWS = decltype(rowCount)::value, NR = decltype(nr)::value;
     const float* xg = x + static_cast<size_t>(r0) * w.in;
     float* yg = y + static_cast<size_t>(r0) * w.out;
-    switch (min(rows - r0, kGemvMaxRows)) {
-      case 1: launchRows<1>(xg, w, yg, stream); break;
-      case 2: launchRows<2>(xg, w, yg, stream); break;
-      case 3: launchRows<3>(xg, w, yg, stream); break;
-      case 4: launchRows<4>(xg, w, yg, stream); break;
-      case 5: launchRows<5>(xg, w, yg, stream); break;
-      case 6: launchRows<6>(xg, w, yg, stream); break;
-      case 7: launchRows<7>(xg, w, yg, stream); break;
-      default: launchRows<8>(xg, w, yg, stream); break;
+    const dim3 grid = gemv::grid(w.out, NR);
+    if (w.in % 16 == 0 && gemv::aligned16(w.codes) && gemv::aligned16(xg)) {
+      gemvFp8W8a16Kernel<ROWS, NR, 16><<<grid, gemv::kThreads, 0, stream>>>(xg, w.codes, w.scaleInv, yg, w.out, w.in);
+    } else {
+      gemvFp8W8a16Kernel<ROWS, NR, 1><<<grid, gemv::kThreads, 0, stream>>>(xg, w.codes, w.scaleInv, yg, w.out, w.in);
     }
-  }
+  });
 }
 
 }  // namespace qb

@@ -1,0 +1,1 @@
+export { hashKernelDirectory } from './kernel-sources.js';
