@@ -6,11 +6,12 @@ import { compareCommand } from './commands/compare.js';
 import { evalCommand } from './commands/eval.js';
 import { gateCommand } from './commands/gate.js';
 import { generateCommand } from './commands/generate.js';
+import { lockDatasetCommand } from './commands/lock-dataset.js';
 import { logitsCommand } from './commands/logits.js';
 import { promptCommand } from './commands/prompt.js';
 import { synthCommand } from './commands/synth.js';
 
-const COMMANDS: readonly Command[] = [synthCommand, promptCommand, logitsCommand, generateCommand, compareCommand, evalCommand, benchCommand, gateCommand];
+const COMMANDS: readonly Command[] = [synthCommand, promptCommand, logitsCommand, generateCommand, compareCommand, evalCommand, lockDatasetCommand, benchCommand, gateCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

@@ -66,6 +66,16 @@ describe('pnpm quantbench', () => {
     expect(unknown.stderr).toContain("Unknown option '--modle'");
   });
 
+  it('lock-dataset verifies a pinned manifest (the fixtures) and rejects an unknown task', async () => {
+    const run = await quantbench('lock-dataset', '--task', 'gsm8k,gpqa-diamond', '--fixtures', '--dry-run');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^gsm8k: verified .*datasets\/fixtures\/gsm8k\.json/m);
+    expect(run.stdout).toMatch(/^gpqa-diamond: verified /m);
+    const bad = await quantbench('lock-dataset', '--task', 'mmlu');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--task: expected tasks among gsm8k');
+  });
+
   it('synth writes bf16/ and fp8/, and prompt renders the chat template from them', async () => {
     const out = join(root, 'tiny');
     const synth = await quantbench('synth', '--preset', 'tiny', '--out', out, '--seed', '1');

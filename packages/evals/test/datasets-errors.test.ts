@@ -176,7 +176,7 @@ describe('unpinned manifests', () => {
     expect(r.source.files[0]!.sha256).toMatch(/^[0-9a-f]{64}$/); // measured, for the results' provenance
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/UNPINNED: no sha256 for aime2025-I\.jsonl, aime2025-II\.jsonl/);
-    expect(warnings[0]).toMatch(/quantbench datasets lock aime25/);
+    expect(warnings[0]).toMatch(/quantbench lock-dataset --task aime25/);
   });
 
   it('warn on stderr by default; pinned sets do not warn', async () => {

@@ -54,6 +54,6 @@ export function redownloadFix(cachedDir?: string): string {
     'the cached copy is corrupt or the source changed: delete it' +
     (cachedDir ? ` (${cachedDir})` : '') +
     ' and load again online to re-download and verify it against the manifest; if the source itself changed on purpose, ' +
-    're-pin the manifest with `pnpm quantbench datasets lock <task>` (lockManifest) and review the diff'
+    're-pin the manifest with `pnpm quantbench lock-dataset --task <task>` (lockManifest) and review the diff'
   );
 }

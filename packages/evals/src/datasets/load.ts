@@ -113,7 +113,7 @@ function unpinnedMessage(m: DatasetManifest, file: string, files: readonly Manif
   if (loose.length) what.push(`no sha256 for ${loose.join(', ')}`);
   return (
     `dataset manifest ${file} is UNPINNED: ${what.join('; ')}. The files are checked for row counts and schema only, ` +
-    'so results are not reproducible from this manifest. Pin it: `pnpm quantbench datasets lock ' +
+    'so results are not reproducible from this manifest. Pin it: `pnpm quantbench lock-dataset --task ' +
     `${m.task}\` (lockManifest), which records the commit and each file's sha256 and size, and commit the manifest.`
   );
 }

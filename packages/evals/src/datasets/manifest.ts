@@ -10,7 +10,7 @@ import { DatasetError } from './errors.js';
  *
  * Pinning is honest: `source.revision` and each file's `sha256`/`size` may be `null` ("unpinned") when they were not
  * known when the manifest was written. Such a manifest still loads, downloading from `source.ref` with a loud warning;
- * `lockManifest` (CLI: `quantbench datasets lock <task>`) resolves the commit, records every file's sha256 and size and
+ * `lockManifest` (CLI: `quantbench lock-dataset --task <task>`) resolves the commit, records every file's sha256 and size and
  * rewrites the JSON, after which every load verifies them. Row counts are always stated and always checked.
  */
 
