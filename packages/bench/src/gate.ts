@@ -12,8 +12,8 @@
  * The baseline also records d, the spread between the runs it was made from ((max − min) / 2, relative). A figure
  * fails when it is worse than the baseline by more than
  *     tolerance = max(floor[group], k · √(s_baseline² + s_run²) + d)
- * and a figure whose tolerance exceeds `cap` (50%: it could not see a 2× regression) is reported as too noisy to
- * gate instead of passing or failing on noise.
+ * A change beyond the tolerance fails (or counts as better) however wide the tolerance; a change within a tolerance
+ * that exceeds `cap` (50%: it could not see a 2× regression) is reported as too noisy to gate, not as a pass.
  * Accuracy statistics are deterministic on the fixed prompts, so they get fixed tolerances: mean KL may not grow
  * beyond baseline · (1 + klRelative) + klAbsolute; top-1 agreement may not drop by more than
  * max(top1Absolute, 1 / positions) (one flipped near-tie is not a regression, two are).
@@ -65,7 +65,7 @@ export function describeGateRule(rule: GateRule = DEFAULT_GATE_RULE): string {
     .map(([group, floor]) => `${group} ${(100 * floor).toFixed(0)}%`)
     .join(', ');
   return [
-    `speed figures fail when worse than the baseline by more than max(floor, ${rule.k} × √(s_baseline² + s_run²) + d); a tolerance above ${(100 * rule.cap).toFixed(0)}% is reported as too noisy to gate`,
+    `speed figures fail when worse than the baseline by more than max(floor, ${rule.k} × √(s_baseline² + s_run²) + d); a change within a tolerance above ${(100 * rule.cap).toFixed(0)}% is reported as too noisy to gate`,
     `  floors: ${floors}; s = relative standard error of a median of repeats (95% order-statistic interval / 1.96),`,
     `  d = spread between the baseline's runs; every figure is a ratio measured within one run`,
     `accuracy fails when mean KL > baseline × ${1 + rule.klRelative} + ${rule.klAbsolute} nats, or top-1 agreement drops by more than max(${rule.top1Absolute}, 1/positions)`,
@@ -343,8 +343,9 @@ export function compareWithBaseline(run: LoadedRun, baseline: Baseline, rule: Ga
     const tolerance = Math.max(rule.floor[base.group], rule.k * quadrature(base.relSpread, now.relSpread) + base.runSpread);
     const ratio = base.better === 'higher' ? now.value / base.value : base.value / now.value;
     const change = ratio - 1;
-    // Noise this large could hide even a 2× regression: say so rather than fail or pass on it.
-    const status: CheckStatus = tolerance > rule.cap ? 'noisy' : change < -tolerance ? 'fail' : change > tolerance ? 'better' : 'pass';
+    // Beyond the noise is a finding at any noise level; within noise this large even a 2× regression could hide,
+    // so say so rather than pass.
+    const status: CheckStatus = change < -tolerance ? 'fail' : change > tolerance ? 'better' : tolerance > rule.cap ? 'noisy' : 'pass';
     checks.push({ figure: now, baseline: base.value, run: now.value, change, toleranceText: `-${(100 * tolerance).toFixed(0)}%`, status });
   }
   for (const figure of current.values()) checks.push({ figure, run: figure.value, toleranceText: '', status: 'new' });
@@ -404,7 +405,7 @@ export function formatGateReport(report: GateReport, options: { verbose?: boolea
   const count = (status: CheckStatus): number => report.checks.filter((check) => check.status === status).length;
   lines.push(
     '',
-    `${count('pass') + count('better') + count('fail') + count('noisy')} figures compared: ${count('fail')} worse beyond tolerance, ${count('better')} better beyond it, ${count('pass')} within it, ${count('noisy')} too noisy to gate (tolerance above ${(100 * DEFAULT_GATE_RULE.cap).toFixed(0)}%: re-make the baseline on a quieter machine); ${count('missing')} in the baseline only, ${count('new')} new`,
+    `${count('pass') + count('better') + count('fail') + count('noisy')} figures compared: ${count('fail')} worse beyond tolerance, ${count('better')} better beyond it, ${count('pass')} within it, ${count('noisy')} too noisy to gate (within a tolerance above ${(100 * DEFAULT_GATE_RULE.cap).toFixed(0)}%: re-make the baseline on a quieter machine); ${count('missing')} in the baseline only, ${count('new')} new`,
   );
   if (report.kernelChanges.length > 0) {
     lines.push('', 'kernel sources changed since the baseline:');

@@ -186,7 +186,7 @@ describe('the baseline', () => {
     await writeBaseline(join(dir, 'baseline'), baseline, []);
     const read = await readBaseline(join(dir, 'baseline'));
     expect(read).toEqual(baseline);
-    expect(await readFile(join(dir, 'baseline', 'README.md'), 'utf8')).toContain('max(floor, 3 × √(s_baseline² + s_run²) + d); a tolerance above 50% is reported as too noisy');
+    expect(await readFile(join(dir, 'baseline', 'README.md'), 'utf8')).toContain('max(floor, 3 × √(s_baseline² + s_run²) + d); a change within a tolerance above 50% is reported as too noisy');
     const run = simulateRun(11);
     const changed: LoadedRun = { ...run, env: { ...run.env, extra: { kernelSources: { cpu: [{ name: 'matmul-bf16', file: 'src/kernels/matmul-bf16.ts', sha256: 'b'.repeat(64) }] } } } };
     const report = compareWithBaseline(changed, read);

@@ -209,7 +209,7 @@ export interface MicrobenchmarkOptions {
   readonly onProgress?: (message: string) => void;
   /**
    * For tests only: the kernels whose name contains one of these strings are swapped for a variant that does the
-   * same work four times, so a test can prove that the regression gate catches a slower kernel.
+   * same work eight times, so a test can prove that the regression gate catches a slower kernel.
    */
   readonly slowedKernels?: readonly string[];
 }

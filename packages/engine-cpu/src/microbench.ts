@@ -1,8 +1,8 @@
 /**
  * Kernel microbenchmarks and kernel source hashes for the CPU engine (the Engine contract's optional
  * `microbenchmarks` and `kernelSources`). Each kernel runs on the calling thread (one core, so the figure is the
- * kernel's, not the pool's) at a model's real decode shapes: GEMV for every projection in every kernel mode, and
- * RMSNorm. Beside them runs the reference every row is compared with: a Float32Array copy, whose GB/s is this
+ * kernel's, not the pool's) at a model's real shapes: GEMV for every projection in every kernel mode, a
+ * prefill-chunk GEMM per mode, decode attention at two context lengths, and RMSNorm. Beside them runs the reference every row is compared with: a Float32Array copy, whose GB/s is this
  * core's bandwidth ceiling in this run.
  */
 import {
@@ -19,6 +19,7 @@ import { hashKernelDirectory } from '@quantbench/core/node';
 import { matmulBf16 } from './kernels/matmul-bf16.js';
 import { matmulFp8W8a16 } from './kernels/matmul-fp8-w8a16.js';
 import { matmulFp8W8a8 } from './kernels/matmul-fp8-w8a8.js';
+import { attendOne } from './kernels/attention.js';
 import { rmsNorm } from './kernels/rms-norm.js';
 
 export function cpuKernelSources(): Promise<KernelSource[]> {
@@ -57,8 +58,14 @@ function randomE4m3(count: number, seed: number): Uint8Array {
   });
 }
 
+/** Warm-up before timing: V8 tiers a kernel up over several calls, so one call is not enough (measured: the first
+ * 9 timed calls of a cold w8a16 GEMV ran 2× slower than the same kernel later in the process). */
+const WARM_UP_MS = 250;
+const WARM_UP_CALLS = 3;
+
 function time(run: () => void, repeats: number): number[] {
-  run(); // warm-up: the JIT compiles the kernel at these shapes
+  const warmUntil = performance.now() + WARM_UP_MS;
+  for (let calls = 0; calls < WARM_UP_CALLS || performance.now() < warmUntil; calls++) run();
   const samples: number[] = [];
   for (let i = 0; i < repeats; i++) {
     const start = performance.now();
@@ -72,13 +79,16 @@ function wanted(name: string, filters: readonly string[] | undefined): boolean {
   return !filters || filters.length === 0 || filters.some((filter) => name.includes(filter));
 }
 
-/** Four times the work: the test-only slowed variant (see MicrobenchmarkOptions.slowedKernels). */
+/** Eight times the work: the test-only slowed variant (see MicrobenchmarkOptions.slowedKernels). */
 function maybeSlowed(name: string, run: () => void, slowed: readonly string[] | undefined): () => void {
   if (!slowed?.some((filter) => name.includes(filter))) return run;
   return () => {
-    for (let i = 0; i < 4; i++) run();
+    for (let i = 0; i < 8; i++) run();
   };
 }
+
+/** Activation rows of the prefill-shaped matmul benchmark (a prefill chunk). */
+const GEMM_ROWS = 64;
 
 export async function cpuMicrobenchmarks(options: MicrobenchmarkOptions = {}): Promise<MicrobenchmarkRow[]> {
   const shapes = options.shapes ?? QWEN3_4B_SHAPES;
@@ -133,6 +143,63 @@ export async function cpuMicrobenchmarks(options: MicrobenchmarkOptions = {}): P
       });
       await yieldToEventLoop();
     }
+  }
+  // Prefill-shaped matmul: a chunk of GEMM_ROWS activation rows against the k_proj weight, every kernel mode.
+  {
+    const outDim = shapes.numKvHeads * shapes.headDim;
+    const inDim = shapes.hiddenSize;
+    const xs64 = randomFloats(GEMM_ROWS * inDim, 10);
+    const xq64 = Float32Array.from(randomE4m3(GEMM_ROWS * inDim, 11), (code) => E4M3_DECODE[code]!);
+    const xScales64 = randomFloats(GEMM_ROWS * Math.ceil(inDim / FP8_BLOCK), 12, 0.01).map(Math.abs);
+    const bits = randomBf16(outDim * inDim, 13);
+    const codes = randomE4m3(outDim * inDim, 14);
+    const scaleInv = randomFloats(Math.ceil(outDim / FP8_BLOCK) * Math.ceil(inDim / FP8_BLOCK), 15, 0.01).map(Math.abs);
+    const y = new Float32Array(GEMM_ROWS * outDim);
+    for (const mode of ['bf16', 'w8a16', 'w8a8'] as const) {
+      const name = `gemm-b${GEMM_ROWS} k_proj ${outDim}x${inDim} ${mode}`;
+      if (!wanted(name, options.only)) continue;
+      options.onProgress?.(`cpu kernels: ${name}`);
+      const kernel =
+        mode === 'bf16'
+          ? () => matmulBf16(y, xs64, bits, GEMM_ROWS, inDim, outDim, 0, outDim, scratch)
+          : mode === 'w8a16'
+            ? () => matmulFp8W8a16(y, xs64, codes, scaleInv, GEMM_ROWS, inDim, outDim, 0, outDim, scratch)
+            : () => matmulFp8W8a8(y, xq64, xScales64, codes, scaleInv, GEMM_ROWS, inDim, outDim, 0, outDim, scratch);
+      rows.push({
+        name,
+        kernel: mode,
+        reference: false,
+        samplesMs: time(maybeSlowed(name, kernel, options.slowedKernels), repeats),
+        bytes: outDim * inDim * (mode === 'bf16' ? 2 : 1) + GEMM_ROWS * (inDim + outDim) * 4,
+        flops: 2 * GEMM_ROWS * outDim * inDim,
+        source: source[mode],
+      });
+      await yieldToEventLoop();
+    }
+  }
+  // Decode attention of one token over contexts of several lengths (one sequence, every head).
+  for (const positions of options.quick ? [512] : [512, 2048]) {
+    const name = `attention-decode ctx ${positions}`;
+    if (!wanted(name, options.only)) continue;
+    options.onProgress?.(`cpu kernels: ${name}`);
+    const kvDim = shapes.numKvHeads * shapes.headDim;
+    const keys = randomFloats(positions * kvDim, 16);
+    const values = randomFloats(positions * kvDim, 17);
+    const q = randomFloats(shapes.numHeads * shapes.headDim, 18);
+    const out = new Float32Array(shapes.numHeads * shapes.headDim);
+    const scores = new Float64Array(positions);
+    const accumulator = new Float64Array(shapes.headDim);
+    const kernel = () => attendOne(out, 0, q, 0, keys, values, positions - 1, shapes.numHeads, shapes.numKvHeads, shapes.headDim, scores, accumulator);
+    rows.push({
+      name,
+      kernel: 'bf16',
+      reference: false,
+      samplesMs: time(maybeSlowed(name, kernel, options.slowedKernels), repeats),
+      bytes: 2 * positions * kvDim * 4,
+      flops: 4 * shapes.numHeads * shapes.headDim * positions,
+      source: 'attention',
+    });
+    await yieldToEventLoop();
   }
   {
     const name = `rms-norm ${shapes.hiddenSize}x256`;

@@ -1,9 +1,9 @@
 /**
  * Kernel microbenchmarks and kernel source hashes for the WebGPU engine (the Engine contract's optional
  * `microbenchmarks` and `kernelSources`), at a model's real shapes (default Qwen3-4B): the decode matmul per
- * weight format for every projection (and the tied lm_head), attention decode at several context lengths,
- * RMSNorm. Each sample is (record, submit, wait). Beside them runs the reference every row is compared with: a
- * device-local buffer copy, the adapter's bandwidth ceiling in this run.
+ * weight format for every projection (and the tied lm_head), a prefill-chunk GEMM per mode, attention decode at
+ * several context lengths, RMSNorm. Each sample is (record, submit, wait). Beside them runs the reference every
+ * row is compared with: a device-local buffer copy, the adapter's bandwidth ceiling in this run.
  *
  * Browser-safe: the source hashes need Node (`node:fs`, `node:crypto`), imported dynamically; in a browser
  * `webgpuKernelSources` returns nothing.
@@ -27,6 +27,9 @@ function wanted(name: string, filters: readonly string[] | undefined): boolean {
   return !filters || filters.length === 0 || filters.some((filter) => name.includes(filter));
 }
 
+/** Activation rows of the prefill-shaped matmul benchmark (a prefill chunk). */
+const GEMM_ROWS = 64;
+
 export async function webgpuMicrobenchmarks(context: GpuContext, options: MicrobenchmarkOptions = {}): Promise<MicrobenchmarkRow[]> {
   const shapes = options.shapes ?? QWEN3_4B_SHAPES;
   const repeats = options.repeats ?? 5;
@@ -47,7 +50,7 @@ export async function webgpuMicrobenchmarks(context: GpuContext, options: Microb
   const time = async (name: string, record: () => void): Promise<number[]> => {
     const slowed = options.slowedKernels?.some((filter) => name.includes(filter)) ?? false;
     const once = async (): Promise<void> => {
-      for (let i = 0; i < (slowed ? 4 : 1); i++) record();
+      for (let i = 0; i < (slowed ? 8 : 1); i++) record();
       await runner.finish();
     };
     await once(); // warm-up: compiles the pipeline
@@ -105,6 +108,28 @@ export async function webgpuMicrobenchmarks(context: GpuContext, options: Microb
       const samplesMs = await time(lmHead, () => recordMatmul(runner, context.features, job));
       rows.push({ name: lmHead, kernel: 'bf16', reference: false, samplesMs, bytes: weightBytes, flops: 2 * shapes.vocabSize * shapes.hiddenSize, source: source('bf16') });
       free(weight);
+    }
+    // Prefill-shaped matmul: a chunk of GEMM_ROWS activation rows against the k_proj weight, every kernel mode.
+    {
+      const outDim = shapes.numKvHeads * shapes.headDim;
+      const inDim = shapes.hiddenSize;
+      const chunkInput = buffer('x chunk', GEMM_ROWS * inDim * 4);
+      const chunkScales = buffer('x chunk scales', GEMM_ROWS * Math.ceil(inDim / 128) * 4);
+      const chunkOutput = buffer('y chunk', GEMM_ROWS * outDim * 4);
+      const gemmSource = (mode: KernelMode): string => (context.features.software ? 'matmul-per-output' : mode === 'bf16' ? 'gemm-bf16' : `gemm-fp8-${mode}`);
+      for (const mode of ['bf16', 'w8a16', 'w8a8'] as const) {
+        const name = `gemm-b${GEMM_ROWS} k_proj ${outDim}x${inDim} ${mode}`;
+        if (!wanted(name, options.only)) continue;
+        options.onProgress?.(`webgpu kernels: ${name}`);
+        const weightBytes = outDim * inDim * (mode === 'bf16' ? 2 : 1);
+        const weight = buffer('k_proj weight', weightBytes);
+        const scales = buffer('k_proj scales', Math.ceil(outDim / 128) * Math.ceil(inDim / 128) * 4);
+        const job = { mode, weight, scales, input: chunkInput, inputScales: chunkScales, output: chunkOutput, rows: GEMM_ROWS, inDim, outDim };
+        const samplesMs = await time(name, () => recordMatmul(runner, context.features, job));
+        rows.push({ name, kernel: mode, reference: false, samplesMs, bytes: weightBytes + GEMM_ROWS * (inDim + outDim) * 4, flops: 2 * GEMM_ROWS * outDim * inDim, source: gemmSource(mode) });
+        free(weight, scales);
+      }
+      free(chunkInput, chunkScales, chunkOutput);
     }
     for (const positions of options.quick ? [512] : [512, 2048]) {
       const name = `attention-decode ctx ${positions}`;
