@@ -2,12 +2,10 @@
  * The bench matrix and the gate for real, on the CPU engine and the tiny checkpoint, kept small: two kernel
  * modes, three repeats, the k_proj kernels only. A registered engine that cannot run is listed, not crashed on.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import {
   type BenchResult,
   compareWithBaseline,
@@ -22,20 +20,12 @@ import {
 import { parseResultsFile } from '@quantbench/core';
 import { loadEngine } from '@quantbench/engines';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quantbench as run } from './run-cli.js';
 
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const quantbench = (...args: string[]) => run(args);
+
 const FIXED_PROMPTS = fileURLToPath(new URL('../../../datasets/fixtures/logit-prompts.jsonl', import.meta.url));
 let PROMPTS: string;
-
-async function quantbench(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--conditions=@quantbench/source', '--import', 'tsx', MAIN, ...args], { maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 /** The CPU engine, and an engine that is registered but cannot run here. */
 const registry: EngineRegistry = {

@@ -1,26 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quantbench } from './run-cli.js';
 
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-
-/** Runs `pnpm eval …` as the root script does (`quantbench eval …`). */
-async function evalCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--conditions=@quantbench/source', '--import', 'tsx', MAIN, 'eval', ...args], {
-      maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, CI: '1' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+/** Runs `pnpm eval …` as the root script does (`quantbench eval …`), as CI would. */
+const evalCli = (...args: string[]) => quantbench(['eval', ...args], { ...process.env, CI: '1' });
 
 let root: string;
 

@@ -197,6 +197,18 @@ export interface MicrobenchmarkShapes {
 /** Qwen3-4B's layer shapes, the default for kernel microbenchmarks. */
 export const QWEN3_4B_SHAPES: MicrobenchmarkShapes = { hiddenSize: 2560, intermediateSize: 9728, numHeads: 32, numKvHeads: 8, headDim: 128, vocabSize: 151_936 };
 
+/** A layer's linear projections at these shapes, as [name, outDim, inDim] (HF Linear layout). */
+export function layerProjections(shapes: MicrobenchmarkShapes): [string, number, number][] {
+  const qDim = shapes.numHeads * shapes.headDim;
+  return [
+    ['q_proj', qDim, shapes.hiddenSize],
+    ['k_proj', shapes.numKvHeads * shapes.headDim, shapes.hiddenSize],
+    ['o_proj', shapes.hiddenSize, qDim],
+    ['gate_proj', shapes.intermediateSize, shapes.hiddenSize],
+    ['down_proj', shapes.hiddenSize, shapes.intermediateSize],
+  ];
+}
+
 export interface MicrobenchmarkOptions {
   /** Default: Qwen3-4B's shapes. */
   readonly shapes?: MicrobenchmarkShapes;

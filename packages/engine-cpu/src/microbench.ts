@@ -9,6 +9,7 @@ import {
   E4M3_DECODE,
   FP8_BLOCK,
   type KernelMode,
+  layerProjections,
   type KernelSource,
   type MicrobenchmarkOptions,
   type MicrobenchmarkRow,
@@ -103,13 +104,7 @@ export async function cpuMicrobenchmarks(options: MicrobenchmarkOptions = {}): P
   options.onProgress?.('cpu kernels: copy bandwidth');
   rows.push({ name: 'copy 64MiB', kernel: 'bf16', reference: true, samplesMs: time(() => copyTarget.set(copySource), Math.max(repeats, 5)), bytes: 2 * copyFloats * 4, flops: 0 });
 
-  const projections: [string, number, number][] = [
-    ['q_proj', shapes.numHeads * shapes.headDim, shapes.hiddenSize],
-    ['k_proj', shapes.numKvHeads * shapes.headDim, shapes.hiddenSize],
-    ['o_proj', shapes.hiddenSize, shapes.numHeads * shapes.headDim],
-    ['gate_proj', shapes.intermediateSize, shapes.hiddenSize],
-    ['down_proj', shapes.hiddenSize, shapes.intermediateSize],
-  ];
+  const projections = layerProjections(shapes);
   const widest = Math.max(...projections.map(([, , inDim]) => inDim));
   const x = randomFloats(widest, 2);
   const xq = Float32Array.from(randomE4m3(widest, 3), (code) => E4M3_DECODE[code]!);

@@ -8,7 +8,7 @@
  * Browser-safe: the source hashes need Node (`node:fs`, `node:crypto`), imported dynamically; in a browser
  * `webgpuKernelSources` returns nothing.
  */
-import { type KernelMode, type KernelSource, type MicrobenchmarkOptions, type MicrobenchmarkRow, type MicrobenchmarkShapes, QWEN3_4B_SHAPES } from '@quantbench/core';
+import { type KernelMode, type KernelSource, layerProjections, type MicrobenchmarkOptions, type MicrobenchmarkRow, type MicrobenchmarkShapes, QWEN3_4B_SHAPES } from '@quantbench/core';
 import { type GpuContext, KernelRunner } from './gpu/index.js';
 import { attentionDecodePartialsBytes, recordAttentionDecode } from './kernels/attention-decode.js';
 import { recordMatmul } from './kernels/matmul.js';
@@ -73,13 +73,7 @@ export async function webgpuMicrobenchmarks(context: GpuContext, options: Microb
     rows.push({ name: copyName, kernel: 'bf16', reference: true, samplesMs: await time(copyName, () => runner.copy(copySource, 0, copyTarget, 0, copyBytes)), bytes: 2 * copyBytes, flops: 0 });
     free(copySource, copyTarget);
 
-    const projections: [string, number, number][] = [
-      ['q_proj', shapes.numHeads * shapes.headDim, shapes.hiddenSize],
-      ['k_proj', shapes.numKvHeads * shapes.headDim, shapes.hiddenSize],
-      ['o_proj', shapes.hiddenSize, shapes.numHeads * shapes.headDim],
-      ['gate_proj', shapes.intermediateSize, shapes.hiddenSize],
-      ['down_proj', shapes.hiddenSize, shapes.intermediateSize],
-    ];
+    const projections = layerProjections(shapes);
     const widest = Math.max(shapes.intermediateSize, shapes.hiddenSize, shapes.numHeads * shapes.headDim);
     const input = buffer('x', 8 * widest * 4);
     const inputScales = buffer('x scales', 8 * Math.ceil(widest / 128) * 4);
