@@ -134,6 +134,10 @@ export async function startFileServer(options: FileServerOptions): Promise<FileS
       response.end(String(error));
     });
   });
+  // Node closes an idle keep-alive socket after 5 s; a client (undici) reusing it at that moment gets "fetch failed"
+  // (seen once in CI under load). Idle sockets here live as long as the test server.
+  server.keepAliveTimeout = 10 * 60_000;
+  server.headersTimeout = 10 * 60_000 + 1_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
