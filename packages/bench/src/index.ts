@@ -1,6 +1,16 @@
 export { captureLogits, compareCapturedLogits, compareLogits, formatComparison } from './compare.js';
 export { readPromptFile } from './prompts.js';
-export { createRunReport, describeEnvironment, gitCommit, makeRunId, type RunEnvironment, type RunReport } from './report.js';
+export {
+  createRunReport,
+  describeEnvironment,
+  gitCommit,
+  makeRunId,
+  type RunEnvironment,
+  type RunReport,
+  writeAtomically,
+  writeEnvironmentFile,
+  writeResultsFiles,
+} from './report.js';
 export { measureSpeed, type SpeedFigure, type SpeedOptions } from './engine-speed.js';
 export { CalibrationProbe } from './calibration.js';
 export { libraryVersions, nvidiaGpus } from './environment.js';

@@ -69,9 +69,23 @@ export function makeRunId(commit: string, name?: string, now = new Date()): stri
   return [time, commit, name].filter(Boolean).join('-');
 }
 
-async function writeAtomically(path: string, text: string): Promise<void> {
+/** Writes through a `.partial` file and a rename, so a reader never sees half a file. */
+export async function writeAtomically(path: string, text: string): Promise<void> {
   await writeFile(`${path}.partial`, text);
   await rename(`${path}.partial`, path);
+}
+
+/** env.json of a run directory: the run id and the environment. */
+export function writeEnvironmentFile(dir: string, runId: string, environment: RunEnvironment): Promise<void> {
+  return writeAtomically(join(dir, 'env.json'), `${JSON.stringify({ runId, ...environment }, null, 2)}\n`);
+}
+
+/** Validates `rows` and (re)writes a run directory's results.json and results.csv (papaparse), atomically. */
+export async function writeResultsFiles(dir: string, runId: string, createdAt: string, rows: readonly ResultRow[]): Promise<ResultsFile> {
+  const file: ResultsFile = ResultsFileSchema.parse({ schemaVersion: RESULTS_SCHEMA_VERSION, runId, createdAt, rows });
+  await writeAtomically(join(dir, 'results.json'), `${JSON.stringify(file, null, 2)}\n`);
+  await writeAtomically(join(dir, 'results.csv'), `${Papa.unparse(file.rows, { columns: Object.keys(ResultRowSchema.shape), newline: '\n' })}\n`);
+  return file;
 }
 
 export async function createRunReport(options: { reportsDir: string; name?: string; environment: RunEnvironment }): Promise<RunReport> {
@@ -79,7 +93,7 @@ export async function createRunReport(options: { reportsDir: string; name?: stri
   const dir = join(options.reportsDir, 'runs', runId);
   await mkdir(dir, { recursive: true });
   let environment = options.environment;
-  const writeEnvironment = (): Promise<void> => writeAtomically(join(dir, 'env.json'), `${JSON.stringify({ runId, ...environment }, null, 2)}\n`);
+  const writeEnvironment = (): Promise<void> => writeEnvironmentFile(dir, runId, environment);
   await writeEnvironment();
   const rows: ResultRow[] = [];
   return {
@@ -92,9 +106,7 @@ export async function createRunReport(options: { reportsDir: string; name?: stri
     },
     async add(newRows) {
       for (const row of newRows) rows.push(ResultRowSchema.parse(row));
-      const file: ResultsFile = ResultsFileSchema.parse({ schemaVersion: RESULTS_SCHEMA_VERSION, runId, createdAt: options.environment.createdAt, rows });
-      await writeAtomically(join(dir, 'results.json'), `${JSON.stringify(file, null, 2)}\n`);
-      await writeAtomically(join(dir, 'results.csv'), `${Papa.unparse(rows, { columns: Object.keys(ResultRowSchema.shape), newline: '\n' })}\n`);
+      await writeResultsFiles(dir, runId, options.environment.createdAt, rows);
     },
   };
 }

@@ -15,7 +15,6 @@ export { planCell, runCell, runCells, splitTokenCounts, type CellPlan, type Cell
 export {
   cellFileName,
   computeDeltas,
-  rowsToCsv,
   runEval,
   type CellResult,
   type DeltaResult,

@@ -13,18 +13,15 @@
  * Models load once per kernel mode (BF16 checkpoint for `bf16`, the FP8 checkpoint for `w8a16` and `w8a8`) with
  * `maxBatch = concurrency` and a context just long enough for the longest prompt plus the max new tokens.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeEnvironment, makeRunId, type RunEnvironment } from '@quantbench/bench';
+import { describeEnvironment, makeRunId, type RunEnvironment, writeAtomically, writeEnvironmentFile, writeResultsFiles } from '@quantbench/bench';
 import {
   type Engine,
   type EngineCapabilities,
   type KernelMode,
   type LoadedModel,
-  RESULTS_SCHEMA_VERSION,
   type ResultRow,
-  ResultRowSchema,
-  ResultsFileSchema,
 } from '@quantbench/core';
 import { loadTokenizer } from '@quantbench/model';
 import { cellMetrics, type CellMetrics, pairedDelta, type PairedDelta } from '../metrics/cell.js';
@@ -120,22 +117,6 @@ export interface EvalRun {
 
 export const cellFileName = (cell: CellSpec): string => `${cell.task}-${cell.kernel}-thinking-${cell.thinking}.jsonl`;
 
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await writeFile(`${path}.partial`, text);
-  await rename(`${path}.partial`, path);
-}
-
-/** RFC 4180 CSV of the rows, columns in schema order (null as empty), as createRunReport writes it. */
-export function rowsToCsv(rows: readonly ResultRow[]): string {
-  const columns = Object.keys(ResultRowSchema.shape) as (keyof ResultRow)[];
-  const cell = (value: unknown): string => {
-    if (value === null || value === undefined) return '';
-    const text = String(value);
-    return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-  };
-  return `${[columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\n')}\n`;
-}
-
 async function readExistingEnv(dir: string): Promise<{ runId: string; createdAt: string } | undefined> {
   try {
     const env = JSON.parse(await readFile(join(dir, 'env.json'), 'utf8')) as { runId?: unknown; createdAt?: unknown };
@@ -216,7 +197,7 @@ export async function runEval(options: RunEvalOptions): Promise<EvalRun> {
     }),
     ...(previous ? { createdAt: previous.createdAt } : {}),
   };
-  await writeAtomically(join(dir, 'env.json'), `${JSON.stringify({ runId, ...environment }, null, 2)}\n`);
+  await writeEnvironmentFile(dir, runId, environment);
   if (models.synthetic) progress.note('note: synthetic random-weight model: accuracies are meaningless (expected ~0); this run checks the pipeline only');
 
   const cells: CellResult[] = [];
@@ -269,9 +250,7 @@ export async function runEval(options: RunEvalOptions): Promise<EvalRun> {
     ...cells.flatMap((c) => cellRows(ctx, c, c.metrics)),
     ...deltas.flatMap((d) => deltaRows(ctx, d, d.kind === 'vs-bf16' ? 'delta-accuracy-vs-bf16' : 'delta-accuracy-thinking-on-vs-off', d.delta)),
   ];
-  const file = ResultsFileSchema.parse({ schemaVersion: RESULTS_SCHEMA_VERSION, runId, createdAt: environment.createdAt, rows });
-  await writeAtomically(join(dir, 'results.json'), `${JSON.stringify(file, null, 2)}\n`);
-  await writeAtomically(join(dir, 'results.csv'), rowsToCsv(file.rows));
+  const file = await writeResultsFiles(dir, runId, environment.createdAt, rows);
   const summary = summarise(cells, deltas, { resamples, seed: plan.seed, synthetic: models.synthetic, sources, fixtures: plan.fixtures });
   await writeAtomically(join(dir, 'summary.md'), `${summary}\n`);
   return { runId, dir, cells, deltas, rows: file.rows, summary, resamples, synthetic: models.synthetic, sources };
