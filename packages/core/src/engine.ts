@@ -221,9 +221,29 @@ export interface MicrobenchmarkOptions {
   readonly onProgress?: (message: string) => void;
   /**
    * For tests only: the kernels whose name contains one of these strings are swapped for a variant that does the
-   * same work eight times, so a test can prove that the regression gate catches a slower kernel.
+   * same work SLOWED_KERNEL_FACTOR times, so a test can prove that the regression gate catches a slower kernel.
    */
   readonly slowedKernels?: readonly string[];
+}
+
+export const SLOWED_KERNEL_FACTOR = 8;
+
+/** Activation rows of the prefill-shaped matmul microbenchmark (a prefill chunk). */
+export const MICROBENCHMARK_GEMM_ROWS = 64;
+
+/** Context lengths of the decode-attention microbenchmarks (the long one is skipped when `quick`). */
+export function microbenchmarkContexts(options: Pick<MicrobenchmarkOptions, 'quick'>): number[] {
+  return options.quick ? [512] : [512, 2048];
+}
+
+/** Whether `options.only` selects the kernel named `name` (every kernel when it is unset or empty). */
+export function microbenchmarkSelected(name: string, options: Pick<MicrobenchmarkOptions, 'only'>): boolean {
+  return !options.only || options.only.length === 0 || options.only.some((filter) => name.includes(filter));
+}
+
+/** How many times one timed sample runs the kernel named `name`: SLOWED_KERNEL_FACTOR when a test slows it, else 1. */
+export function microbenchmarkWorkFactor(name: string, options: Pick<MicrobenchmarkOptions, 'slowedKernels'>): number {
+  return options.slowedKernels?.some((filter) => name.includes(filter)) ? SLOWED_KERNEL_FACTOR : 1;
 }
 
 /** One kernel's timed samples; statistics (median, spread, GB/s, FLOP/s, fraction of the ceiling) are the caller's. */

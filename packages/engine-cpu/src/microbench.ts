@@ -6,14 +6,18 @@
  * core's bandwidth ceiling in this run.
  */
 import {
+  createRng,
   E4M3_DECODE,
   FP8_BLOCK,
   type KernelMode,
   layerProjections,
+  MICROBENCHMARK_GEMM_ROWS,
+  microbenchmarkContexts,
+  microbenchmarkSelected,
+  microbenchmarkWorkFactor,
   type KernelSource,
   type MicrobenchmarkOptions,
   type MicrobenchmarkRow,
-  type MicrobenchmarkShapes,
   QWEN3_4B_SHAPES,
 } from '@quantbench/core';
 import { hashKernelDirectory } from '@quantbench/core/node';
@@ -27,22 +31,10 @@ export function cpuKernelSources(): Promise<KernelSource[]> {
   return hashKernelDirectory(new URL('./kernels/', import.meta.url), new URL('../', import.meta.url));
 }
 
-/** A small deterministic generator (xorshift32), so every run benchmarks the same numbers. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state;
-  };
-}
-
+/** Seeded with core's RNG, so every run benchmarks the same numbers. */
 function randomFloats(count: number, seed: number, scale = 1): Float32Array {
-  const next = generator(seed);
-  return Float32Array.from({ length: count }, () => (next() / 2 ** 32 - 0.5) * 2 * scale);
+  const rng = createRng(seed);
+  return Float32Array.from({ length: count }, () => (rng.nextU32() / 2 ** 32 - 0.5) * 2 * scale);
 }
 
 function randomBf16(count: number, seed: number): Uint16Array {
@@ -52,9 +44,9 @@ function randomBf16(count: number, seed: number): Uint16Array {
 
 /** E4M3 codes, never NaN (0x7f / 0xff). */
 function randomE4m3(count: number, seed: number): Uint8Array {
-  const next = generator(seed);
+  const rng = createRng(seed);
   return Uint8Array.from({ length: count }, () => {
-    const code = next() & 0xff;
+    const code = rng.nextU32() & 0xff;
     return (code & 0x7f) === 0x7f ? code ^ 1 : code;
   });
 }
@@ -76,20 +68,14 @@ function time(run: () => void, repeats: number): number[] {
   return samples;
 }
 
-function wanted(name: string, filters: readonly string[] | undefined): boolean {
-  return !filters || filters.length === 0 || filters.some((filter) => name.includes(filter));
-}
-
-/** Eight times the work: the test-only slowed variant (see MicrobenchmarkOptions.slowedKernels). */
-function maybeSlowed(name: string, run: () => void, slowed: readonly string[] | undefined): () => void {
-  if (!slowed?.some((filter) => name.includes(filter))) return run;
+/** The kernel as one timed sample runs it: several times over for a test's slowed kernel. */
+function sampled(name: string, run: () => void, options: MicrobenchmarkOptions): () => void {
+  const factor = microbenchmarkWorkFactor(name, options);
+  if (factor === 1) return run;
   return () => {
-    for (let i = 0; i < 8; i++) run();
+    for (let i = 0; i < factor; i++) run();
   };
 }
-
-/** Activation rows of the prefill-shaped matmul benchmark (a prefill chunk). */
-const GEMM_ROWS = 64;
 
 export async function cpuMicrobenchmarks(options: MicrobenchmarkOptions = {}): Promise<MicrobenchmarkRow[]> {
   const shapes = options.shapes ?? QWEN3_4B_SHAPES;
@@ -118,7 +104,7 @@ export async function cpuMicrobenchmarks(options: MicrobenchmarkOptions = {}): P
     const y = new Float32Array(outDim);
     for (const mode of ['bf16', 'w8a16', 'w8a8'] as const) {
       const name = `gemv-b1 ${projection} ${outDim}x${inDim} ${mode}`;
-      if (!wanted(name, options.only)) continue;
+      if (!microbenchmarkSelected(name, options)) continue;
       options.onProgress?.(`cpu kernels: ${name}`);
       const kernel =
         mode === 'bf16'
@@ -131,7 +117,7 @@ export async function cpuMicrobenchmarks(options: MicrobenchmarkOptions = {}): P
         name,
         kernel: mode,
         reference: false,
-        samplesMs: time(maybeSlowed(name, kernel, options.slowedKernels), repeats),
+        samplesMs: time(sampled(name, kernel, options), repeats),
         bytes: weightBytes + inDim * 4 + outDim * 4,
         flops: 2 * outDim * inDim,
         source: source[mode],
@@ -139,43 +125,43 @@ export async function cpuMicrobenchmarks(options: MicrobenchmarkOptions = {}): P
       await yieldToEventLoop();
     }
   }
-  // Prefill-shaped matmul: a chunk of GEMM_ROWS activation rows against the k_proj weight, every kernel mode.
+  // Prefill-shaped matmul: a chunk of MICROBENCHMARK_GEMM_ROWS activation rows against the k_proj weight, every kernel mode.
   {
     const outDim = shapes.numKvHeads * shapes.headDim;
     const inDim = shapes.hiddenSize;
-    const xs64 = randomFloats(GEMM_ROWS * inDim, 10);
-    const xq64 = Float32Array.from(randomE4m3(GEMM_ROWS * inDim, 11), (code) => E4M3_DECODE[code]!);
-    const xScales64 = randomFloats(GEMM_ROWS * Math.ceil(inDim / FP8_BLOCK), 12, 0.01).map(Math.abs);
+    const xs64 = randomFloats(MICROBENCHMARK_GEMM_ROWS * inDim, 10);
+    const xq64 = Float32Array.from(randomE4m3(MICROBENCHMARK_GEMM_ROWS * inDim, 11), (code) => E4M3_DECODE[code]!);
+    const xScales64 = randomFloats(MICROBENCHMARK_GEMM_ROWS * Math.ceil(inDim / FP8_BLOCK), 12, 0.01).map(Math.abs);
     const bits = randomBf16(outDim * inDim, 13);
     const codes = randomE4m3(outDim * inDim, 14);
     const scaleInv = randomFloats(Math.ceil(outDim / FP8_BLOCK) * Math.ceil(inDim / FP8_BLOCK), 15, 0.01).map(Math.abs);
-    const y = new Float32Array(GEMM_ROWS * outDim);
+    const y = new Float32Array(MICROBENCHMARK_GEMM_ROWS * outDim);
     for (const mode of ['bf16', 'w8a16', 'w8a8'] as const) {
-      const name = `gemm-b${GEMM_ROWS} k_proj ${outDim}x${inDim} ${mode}`;
-      if (!wanted(name, options.only)) continue;
+      const name = `gemm-b${MICROBENCHMARK_GEMM_ROWS} k_proj ${outDim}x${inDim} ${mode}`;
+      if (!microbenchmarkSelected(name, options)) continue;
       options.onProgress?.(`cpu kernels: ${name}`);
       const kernel =
         mode === 'bf16'
-          ? () => matmulBf16(y, xs64, bits, GEMM_ROWS, inDim, outDim, 0, outDim, scratch)
+          ? () => matmulBf16(y, xs64, bits, MICROBENCHMARK_GEMM_ROWS, inDim, outDim, 0, outDim, scratch)
           : mode === 'w8a16'
-            ? () => matmulFp8W8a16(y, xs64, codes, scaleInv, GEMM_ROWS, inDim, outDim, 0, outDim, scratch)
-            : () => matmulFp8W8a8(y, xq64, xScales64, codes, scaleInv, GEMM_ROWS, inDim, outDim, 0, outDim, scratch);
+            ? () => matmulFp8W8a16(y, xs64, codes, scaleInv, MICROBENCHMARK_GEMM_ROWS, inDim, outDim, 0, outDim, scratch)
+            : () => matmulFp8W8a8(y, xq64, xScales64, codes, scaleInv, MICROBENCHMARK_GEMM_ROWS, inDim, outDim, 0, outDim, scratch);
       rows.push({
         name,
         kernel: mode,
         reference: false,
-        samplesMs: time(maybeSlowed(name, kernel, options.slowedKernels), repeats),
-        bytes: outDim * inDim * (mode === 'bf16' ? 2 : 1) + GEMM_ROWS * (inDim + outDim) * 4,
-        flops: 2 * GEMM_ROWS * outDim * inDim,
+        samplesMs: time(sampled(name, kernel, options), repeats),
+        bytes: outDim * inDim * (mode === 'bf16' ? 2 : 1) + MICROBENCHMARK_GEMM_ROWS * (inDim + outDim) * 4,
+        flops: 2 * MICROBENCHMARK_GEMM_ROWS * outDim * inDim,
         source: source[mode],
       });
       await yieldToEventLoop();
     }
   }
   // Decode attention of one token over contexts of several lengths (one sequence, every head).
-  for (const positions of options.quick ? [512] : [512, 2048]) {
+  for (const positions of microbenchmarkContexts(options)) {
     const name = `attention-decode ctx ${positions}`;
-    if (!wanted(name, options.only)) continue;
+    if (!microbenchmarkSelected(name, options)) continue;
     options.onProgress?.(`cpu kernels: ${name}`);
     const kvDim = shapes.numKvHeads * shapes.headDim;
     const keys = randomFloats(positions * kvDim, 16);
@@ -189,7 +175,7 @@ export async function cpuMicrobenchmarks(options: MicrobenchmarkOptions = {}): P
       name,
       kernel: 'bf16',
       reference: false,
-      samplesMs: time(maybeSlowed(name, kernel, options.slowedKernels), repeats),
+      samplesMs: time(sampled(name, kernel, options), repeats),
       bytes: 2 * positions * kvDim * 4,
       flops: 4 * shapes.numHeads * shapes.headDim * positions,
       source: 'attention',
@@ -198,7 +184,7 @@ export async function cpuMicrobenchmarks(options: MicrobenchmarkOptions = {}): P
   }
   {
     const name = `rms-norm ${shapes.hiddenSize}x256`;
-    if (wanted(name, options.only)) {
+    if (microbenchmarkSelected(name, options)) {
       const rowsCount = 256;
       const input = randomFloats(rowsCount * shapes.hiddenSize, 8);
       const out = new Float32Array(input.length);
@@ -209,7 +195,7 @@ export async function cpuMicrobenchmarks(options: MicrobenchmarkOptions = {}): P
         name,
         kernel: 'bf16',
         reference: false,
-        samplesMs: time(maybeSlowed(name, kernel, options.slowedKernels), Math.max(repeats, 5)),
+        samplesMs: time(sampled(name, kernel, options), Math.max(repeats, 5)),
         bytes: 2 * input.length * 4 + shapes.hiddenSize * 4,
         flops: 4 * input.length,
         source: 'rms-norm',

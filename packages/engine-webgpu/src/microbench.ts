@@ -8,7 +8,18 @@
  * Browser-safe: the source hashes need Node (`node:fs`, `node:crypto`), imported dynamically; in a browser
  * `webgpuKernelSources` returns nothing.
  */
-import { type KernelMode, type KernelSource, layerProjections, type MicrobenchmarkOptions, type MicrobenchmarkRow, type MicrobenchmarkShapes, QWEN3_4B_SHAPES } from '@quantbench/core';
+import {
+  type KernelMode,
+  type KernelSource,
+  layerProjections,
+  MICROBENCHMARK_GEMM_ROWS,
+  microbenchmarkContexts,
+  microbenchmarkSelected,
+  microbenchmarkWorkFactor,
+  type MicrobenchmarkOptions,
+  type MicrobenchmarkRow,
+  QWEN3_4B_SHAPES,
+} from '@quantbench/core';
 import { type GpuContext, KernelRunner } from './gpu/index.js';
 import { attentionDecodePartialsBytes, recordAttentionDecode } from './kernels/attention-decode.js';
 import { recordMatmul } from './kernels/matmul.js';
@@ -22,13 +33,6 @@ export async function webgpuKernelSources(): Promise<KernelSource[]> {
   const { hashKernelDirectory } = (await import(nodeOnly)) as typeof import('@quantbench/core/node');
   return hashKernelDirectory(kernels, new URL('../', import.meta.url));
 }
-
-function wanted(name: string, filters: readonly string[] | undefined): boolean {
-  return !filters || filters.length === 0 || filters.some((filter) => name.includes(filter));
-}
-
-/** Activation rows of the prefill-shaped matmul benchmark (a prefill chunk). */
-const GEMM_ROWS = 64;
 
 export async function webgpuMicrobenchmarks(context: GpuContext, options: MicrobenchmarkOptions = {}): Promise<MicrobenchmarkRow[]> {
   const shapes = options.shapes ?? QWEN3_4B_SHAPES;
@@ -48,9 +52,9 @@ export async function webgpuMicrobenchmarks(context: GpuContext, options: Microb
     }
   };
   const time = async (name: string, record: () => void): Promise<number[]> => {
-    const slowed = options.slowedKernels?.some((filter) => name.includes(filter)) ?? false;
+    const factor = microbenchmarkWorkFactor(name, options);
     const once = async (): Promise<void> => {
-      for (let i = 0; i < (slowed ? 8 : 1); i++) record();
+      for (let i = 0; i < factor; i++) record();
       await runner.finish();
     };
     await once(); // warm-up: compiles the pipeline
@@ -82,7 +86,7 @@ export async function webgpuMicrobenchmarks(context: GpuContext, options: Microb
     for (const [projection, outDim, inDim] of projections) {
       for (const mode of ['bf16', 'w8a16', 'w8a8'] as const) {
         const name = `gemv-b1 ${projection} ${outDim}x${inDim} ${mode}`;
-        if (!wanted(name, options.only)) continue;
+        if (!microbenchmarkSelected(name, options)) continue;
         options.onProgress?.(`webgpu kernels: ${name}`);
         const weightBytes = outDim * inDim * (mode === 'bf16' ? 2 : 1);
         const weight = buffer(`${projection} weight`, weightBytes);
@@ -94,7 +98,7 @@ export async function webgpuMicrobenchmarks(context: GpuContext, options: Microb
       }
     }
     const lmHead = `gemv-b1 lm_head ${shapes.vocabSize}x${shapes.hiddenSize} bf16`;
-    if (!options.quick && wanted(lmHead, options.only)) {
+    if (!options.quick && microbenchmarkSelected(lmHead, options)) {
       options.onProgress?.(`webgpu kernels: ${lmHead}`);
       const weightBytes = shapes.vocabSize * shapes.hiddenSize * 2;
       const weight = buffer('lm_head', weightBytes);
@@ -103,31 +107,31 @@ export async function webgpuMicrobenchmarks(context: GpuContext, options: Microb
       rows.push({ name: lmHead, kernel: 'bf16', reference: false, samplesMs, bytes: weightBytes, flops: 2 * shapes.vocabSize * shapes.hiddenSize, source: source('bf16') });
       free(weight);
     }
-    // Prefill-shaped matmul: a chunk of GEMM_ROWS activation rows against the k_proj weight, every kernel mode.
+    // Prefill-shaped matmul: a chunk of MICROBENCHMARK_GEMM_ROWS activation rows against the k_proj weight, every kernel mode.
     {
       const outDim = shapes.numKvHeads * shapes.headDim;
       const inDim = shapes.hiddenSize;
-      const chunkInput = buffer('x chunk', GEMM_ROWS * inDim * 4);
-      const chunkScales = buffer('x chunk scales', GEMM_ROWS * Math.ceil(inDim / 128) * 4);
-      const chunkOutput = buffer('y chunk', GEMM_ROWS * outDim * 4);
+      const chunkInput = buffer('x chunk', MICROBENCHMARK_GEMM_ROWS * inDim * 4);
+      const chunkScales = buffer('x chunk scales', MICROBENCHMARK_GEMM_ROWS * Math.ceil(inDim / 128) * 4);
+      const chunkOutput = buffer('y chunk', MICROBENCHMARK_GEMM_ROWS * outDim * 4);
       const gemmSource = (mode: KernelMode): string => (context.features.software ? 'matmul-per-output' : mode === 'bf16' ? 'gemm-bf16' : `gemm-fp8-${mode}`);
       for (const mode of ['bf16', 'w8a16', 'w8a8'] as const) {
-        const name = `gemm-b${GEMM_ROWS} k_proj ${outDim}x${inDim} ${mode}`;
-        if (!wanted(name, options.only)) continue;
+        const name = `gemm-b${MICROBENCHMARK_GEMM_ROWS} k_proj ${outDim}x${inDim} ${mode}`;
+        if (!microbenchmarkSelected(name, options)) continue;
         options.onProgress?.(`webgpu kernels: ${name}`);
         const weightBytes = outDim * inDim * (mode === 'bf16' ? 2 : 1);
         const weight = buffer('k_proj weight', weightBytes);
         const scales = buffer('k_proj scales', Math.ceil(outDim / 128) * Math.ceil(inDim / 128) * 4);
-        const job = { mode, weight, scales, input: chunkInput, inputScales: chunkScales, output: chunkOutput, rows: GEMM_ROWS, inDim, outDim };
+        const job = { mode, weight, scales, input: chunkInput, inputScales: chunkScales, output: chunkOutput, rows: MICROBENCHMARK_GEMM_ROWS, inDim, outDim };
         const samplesMs = await time(name, () => recordMatmul(runner, context.features, job));
-        rows.push({ name, kernel: mode, reference: false, samplesMs, bytes: weightBytes + GEMM_ROWS * (inDim + outDim) * 4, flops: 2 * GEMM_ROWS * outDim * inDim, source: gemmSource(mode) });
+        rows.push({ name, kernel: mode, reference: false, samplesMs, bytes: weightBytes + MICROBENCHMARK_GEMM_ROWS * (inDim + outDim) * 4, flops: 2 * MICROBENCHMARK_GEMM_ROWS * outDim * inDim, source: gemmSource(mode) });
         free(weight, scales);
       }
       free(chunkInput, chunkScales, chunkOutput);
     }
-    for (const positions of options.quick ? [512] : [512, 2048]) {
+    for (const positions of microbenchmarkContexts(options)) {
       const name = `attention-decode ctx ${positions}`;
-      if (!wanted(name, options.only)) continue;
+      if (!microbenchmarkSelected(name, options)) continue;
       options.onProgress?.(`webgpu kernels: ${name}`);
       const kvDim = shapes.numKvHeads * shapes.headDim;
       const cacheBytes = positions * kvDim * 4;
@@ -145,7 +149,7 @@ export async function webgpuMicrobenchmarks(context: GpuContext, options: Microb
       free(keys, values, q, out, rowInfo, partials);
     }
     const normName = `rms-norm ${shapes.hiddenSize}x8`;
-    if (wanted(normName, options.only)) {
+    if (microbenchmarkSelected(normName, options)) {
       options.onProgress?.(`webgpu kernels: ${normName}`);
       const weight = buffer('norm weight', shapes.hiddenSize * 4);
       const out = buffer('norm out', 8 * shapes.hiddenSize * 4);
