@@ -16,19 +16,11 @@ import { availableParallelism } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { findNvcc } from './find-nvcc.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
 const required = process.env.CI === 'true' || process.env.CI === '1' || process.env.QUANTBENCH_REQUIRE_CUDA === '1';
-
-function findNvcc() {
-  const candidates = [];
-  if (process.env.CUDACXX) candidates.push(process.env.CUDACXX);
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir) candidates.push(join(dir, 'nvcc'));
-  for (const home of [process.env.CUDA_PATH, process.env.CUDA_HOME]) if (home) candidates.push(join(home, 'bin', 'nvcc'));
-  candidates.push('/usr/local/cuda/bin/nvcc');
-  return candidates.find((candidate) => existsSync(candidate));
-}
 
 const nvcc = findNvcc();
 if (!nvcc) {
