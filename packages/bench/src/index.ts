@@ -14,7 +14,7 @@ export {
 export { measureSpeed, type SpeedFigure, type SpeedOptions } from './engine-speed.js';
 export { CalibrationProbe } from './calibration.js';
 export { libraryVersions, nvidiaGpus } from './environment.js';
-export { median, summarize, type SampleSummary } from './sample-stats.js';
+export { summarize, type SampleSummary } from './sample-stats.js';
 export {
   profileFor,
   runBench,

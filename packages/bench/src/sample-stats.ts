@@ -2,6 +2,7 @@
  * Robust statistics of a handful of timed repeats: the median, a distribution-free interval for it (order
  * statistics), and a relative spread the gate turns into a tolerance.
  */
+import { halfBinomialCdf, percentile } from '@quantbench/core';
 
 export interface SampleSummary {
   readonly median: number;
@@ -13,30 +14,13 @@ export interface SampleSummary {
   readonly n: number;
 }
 
-export function median(values: readonly number[]): number {
-  if (values.length === 0) throw new Error('median of no values');
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function binomialCdf(k: number, n: number): number {
-  let sum = 0;
-  let term = 0.5 ** n;
-  for (let i = 0; i <= k; i++) {
-    sum += term;
-    term = (term * (n - i)) / (i + 1);
-  }
-  return sum;
-}
-
 export function summarize(samples: readonly number[]): SampleSummary {
   const sorted = [...samples].sort((a, b) => a - b);
   const n = sorted.length;
-  const med = median(sorted);
+  const med = percentile(sorted, 0.5);
   // Largest j with P(Bin(n, 1/2) ≤ j − 1) ≤ 2.5%: [x_(j), x_(n+1−j)] covers the median with ≥ 95%.
   let j = 1;
-  while (j + 1 <= n / 2 && binomialCdf(j, n) <= 0.025) j++;
+  while (j + 1 <= n / 2 && halfBinomialCdf(j, n) <= 0.025) j++;
   const low = sorted[j - 1]!;
   const high = sorted[n - j]!;
   return { median: med, low, high, relSpread: med > 0 ? (high - low) / (2 * med) : 0, n };

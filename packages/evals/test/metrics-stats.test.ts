@@ -1,4 +1,4 @@
-import { bootstrapMeanInterval, mcnemarTest, pairedBootstrap, passAtK, signTest } from '@quantbench/core';
+import { bootstrapMeanInterval, halfBinomialCdf, mcnemarTest, pairedBootstrap, passAtK, signTest } from '@quantbench/core';
 import { describe, expect, it } from 'vitest';
 
 describe('passAtK (Chen et al. unbiased estimator)', () => {
@@ -24,6 +24,16 @@ describe('passAtK (Chen et al. unbiased estimator)', () => {
     expect(() => passAtK(4, 5, 1)).toThrow(/c must be/);
     expect(() => passAtK(0, 0, 1)).toThrow(/n must be/);
     expect(() => passAtK(4, 1.5, 1)).toThrow(/c must be/);
+  });
+});
+
+describe('halfBinomialCdf', () => {
+  it('is P(X ≤ k) for X ~ Binomial(n, 1/2), exact on small n and finite where 0.5^n underflows', () => {
+    expect(halfBinomialCdf(2, 5)).toBeCloseTo((1 + 5 + 10) / 32, 15);
+    expect(halfBinomialCdf(0, 1)).toBeCloseTo(0.5, 15);
+    expect(halfBinomialCdf(5, 5)).toBeCloseTo(1, 12);
+    expect(halfBinomialCdf(1000, 2000)).toBeGreaterThan(0.5);
+    expect(halfBinomialCdf(1000, 2000)).toBeLessThan(0.52);
   });
 });
 

@@ -32,6 +32,14 @@ function halfBinomialPmf(n: number): Float64Array {
   return pmf;
 }
 
+/** P(X ≤ k) for X ~ Binomial(n, 1/2): the sign test's tail, and the order-statistic interval of a median. */
+export function halfBinomialCdf(k: number, n: number): number {
+  const pmf = halfBinomialPmf(n);
+  let sum = 0;
+  for (let i = 0; i <= Math.min(k, n); i++) sum += pmf[i]!;
+  return sum;
+}
+
 /** McNemar's exact test on the discordant counts of a 2×2 paired table. */
 export function mcnemarTest(b: number, c: number): McNemarResult {
   for (const [name, value] of [['b', b], ['c', c]] as const) {
