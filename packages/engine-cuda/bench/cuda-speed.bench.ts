@@ -20,8 +20,9 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createRunReport, describeEnvironment } from '@quantbench/bench';
+import { createRunReport, describeEnvironment, summarize } from '@quantbench/bench';
 import {
+  argmax,
   type DecodeInput,
   type Engine,
   EngineUnavailableError,
@@ -32,6 +33,7 @@ import {
   type ResultRow,
   weightFormatOf,
 } from '@quantbench/core';
+import { readQwen3Config } from '@quantbench/model';
 import { createCudaEngine } from '../src/index.js';
 
 const USAGE =
@@ -84,22 +86,13 @@ const maxContext = Math.max(prefillTokens, promptTokens + newTokens + 1);
 
 // ---- the model's shapes (for KV bytes) and the measured copy bandwidth ------------------------------------------
 
-interface HfConfig {
-  num_hidden_layers: number;
-  num_key_value_heads: number;
-  head_dim?: number;
-  hidden_size: number;
-  num_attention_heads: number;
+const bf16Dir = join(checkpoint, 'bf16');
+if (!existsSync(join(bf16Dir, 'config.json'))) {
+  fail(`${join(bf16Dir, 'config.json')} not found: make the checkpoint with 'quantbench synth --preset qwen3-4b --out ${checkpoint}'`, 2);
 }
-function readConfig(dir: string): HfConfig {
-  const file = join(dir, 'config.json');
-  if (!existsSync(file)) fail(`${file} not found: make the checkpoint with 'quantbench synth --preset qwen3-4b --out ${checkpoint}'`, 2);
-  return JSON.parse(readFileSync(file, 'utf8')) as HfConfig;
-}
-const config = readConfig(join(checkpoint, 'bf16'));
-const headDim = config.head_dim ?? config.hidden_size / config.num_attention_heads;
+const config = await readQwen3Config(bf16Dir);
 /** The CUDA engine keeps K and V as float32 (kernels.h): bytes of cache one position holds over all layers. */
-const kvBytesPerPosition = config.num_hidden_layers * 2 * config.num_key_value_heads * headDim * 4;
+const kvBytesPerPosition = config.numLayers * 2 * config.numKvHeads * config.headDim * 4;
 
 interface KernelBenchJson {
   copyGBps?: number;
@@ -135,33 +128,11 @@ function tokens(count: number, salt: number): Int32Array {
   return Int32Array.from({ length: count }, (_, i) => 1000 + ((i * 7919 + salt * 104_729) % 100_000));
 }
 
-function median(samples: readonly number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function argmaxRows(logits: Float32Array, rows: number, vocab: number): number[] {
-  const out: number[] = [];
-  for (let r = 0; r < rows; r++) {
-    let best = 0;
-    let bestValue = -Infinity;
-    for (let i = 0; i < vocab; i++) {
-      const value = logits[r * vocab + i]!;
-      if (value > bestValue) {
-        bestValue = value;
-        best = i;
-      }
-    }
-    out.push(best);
-  }
-  return out;
-}
-
 /** One greedy step; on the device (decodeTopK, k = 1) where the engine has it, so only one pair per row comes back. */
 async function step(logits: LogitsModel, inputs: readonly DecodeInput[]): Promise<number[]> {
   if (logits.decodeTopK) return Array.from((await logits.decodeTopK(inputs, 1)).tokens);
-  return argmaxRows(await logits.decode(inputs), inputs.length, logits.vocabSize);
+  const rows = await logits.decode(inputs);
+  return inputs.map((_, r) => argmax(rows, r * logits.vocabSize, logits.vocabSize));
 }
 
 interface PrefillFigure {
@@ -181,7 +152,7 @@ async function timePrefill(logits: LogitsModel): Promise<PrefillFigure> {
     if (i > 0) samplesMs.push(ms); // the first is warm-up
   }
   logits.reset(0);
-  const medianMs = median(samplesMs);
+  const medianMs = summarize(samplesMs).median;
   return { tokensPerSecond: (prefillTokens * 1000) / medianMs, medianMs, samplesMs };
 }
 
@@ -204,7 +175,7 @@ async function timeDecode(model: LoadedModel, logits: LogitsModel, batch: number
     for (let sequence = 0; sequence < batch; sequence++) {
       logits.reset(sequence);
       const last = await logits.prefill(sequence, tokens(promptTokens, sequence + 1), 'last');
-      next.push(argmaxRows(last, 1, logits.vocabSize)[0]!);
+      next.push(argmax(last, 0, logits.vocabSize));
     }
     return next;
   };
@@ -231,7 +202,7 @@ async function timeDecode(model: LoadedModel, logits: LogitsModel, batch: number
   return {
     batch,
     tokensPerSecond,
-    stepMedianMs: median(stepMs),
+    stepMedianMs: summarize(stepMs).median,
     totalMs,
     steps: newTokens,
     meanContext,
