@@ -4,7 +4,8 @@
  *
  * Machines are noisy, and CI machines differ from the one the baseline was made on, so no absolute time is
  * compared. Every gated speed figure is a ratio measured within one run:
- * - kernel: a kernel's GB/s as a fraction of the bandwidth-ceiling probe (a buffer copy) run beside it;
+ * - kernel: a kernel's GB/s as a fraction of the bandwidth-ceiling probe (a buffer copy) run beside it (on the CPU
+ *   engine, the median over samples each paired with a probe timed right after it);
  * - speed: an engine's tokens/s times the CPU calibration probe's time in the same process (tokens per probe);
  * - fp8-vs-bf16: an FP8 mode's tokens/s over BF16's on the same engine in the same run.
  * Each figure is a median of repeats and carries its relative noise s: the median's standard error, taken from its
@@ -95,9 +96,14 @@ export function gateFigures(rows: readonly ResultRow[]): GateFigure[] {
     ...(group === 'accuracy' ? { positions: row.n } : {}),
   });
 
-  // Kernels against the ceiling probe run beside them.
+  // Kernels against the ceiling probe run beside them: paired samples carry their own interval; otherwise the noise
+  // of the kernel's median and the probe's combine.
   for (const row of rows) {
     if (row.metric !== 'fraction_of_ceiling') continue;
+    if (row.ciLow !== null && row.ciHigh !== null) {
+      figures.push(figure('kernel', row, row.value, relHalfWidth(row), 'higher', 'of ceiling'));
+      continue;
+    }
     const time = find((r) => r.engine === row.engine && r.task === row.task && r.kernel === row.kernel && r.metric === 'median_ms');
     const reference = find((r) => r.engine === row.engine && r.metric === 'ceiling_gb_per_s');
     const referenceTime = reference && find((r) => r.engine === reference.engine && r.task === reference.task && r.metric === 'median_ms');

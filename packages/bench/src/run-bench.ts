@@ -353,7 +353,14 @@ function microbenchRows(micro: readonly MicrobenchmarkRow[], base: RowBase): Res
     }
     rows.push({ ...common, metric: 'gb_per_s', value: gbps, unit: 'GB/s', ciLow: null, ciHigh: null });
     if (row.flops > 0) rows.push({ ...common, metric: 'flop_per_s', value: row.flops / (time.median / 1000), unit: 'FLOP/s', ciLow: null, ciHigh: null });
-    if (ceilingGBps) rows.push({ ...common, metric: 'fraction_of_ceiling', value: gbps / ceilingGBps, unit: 'ratio', ciLow: null, ciHigh: null });
+    const paired = reference && row.referenceSamplesMs?.length === row.samplesMs.length ? row.referenceSamplesMs : undefined;
+    if (paired) {
+      // Each sample against the probe timed right after it, so load that changed during the run cancels.
+      const fraction = summarize(row.samplesMs.map((ms, i) => (row.bytes / ms) / (reference!.bytes / paired[i]!)));
+      rows.push({ ...common, metric: 'fraction_of_ceiling', value: fraction.median, unit: 'ratio', ciLow: fraction.low, ciHigh: fraction.high });
+    } else if (ceilingGBps) {
+      rows.push({ ...common, metric: 'fraction_of_ceiling', value: gbps / ceilingGBps, unit: 'ratio', ciLow: null, ciHigh: null });
+    }
   }
   return rows;
 }

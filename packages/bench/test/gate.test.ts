@@ -47,7 +47,8 @@ const KERNELS: [string, number][] = [
 /**
  * A bench run as the noise of this 2-core machine makes it: every timed sample is its true value × a per-sample
  * noise (σ 8%), × a drift per figure per run (σ 4%: caches, frequency, neighbours), × a machine factor per run
- * (σ 25%, the same for every figure of the run: a slower or busier machine).
+ * (σ 25%, the same for every figure of the run: a slower or busier machine); kernels also see load that changes
+ * within the run.
  */
 function simulateRun(seed: number, options: SimulatedRun = {}): LoadedRun {
   const normal = normals(seed);
@@ -60,7 +61,8 @@ function simulateRun(seed: number, options: SimulatedRun = {}): LoadedRun {
   };
   const calibration = timed(20, 11);
   rows.push({ ...base, engine: 'host', format: 'bf16', kernel: 'bf16', task: 'calibration/cpu-probe', metric: 'median_ms', value: calibration.median, unit: 'ms', n: 11, ciLow: calibration.low, ciHigh: calibration.high });
-  const copy = timed(11.6, 5);
+  const copyMs = 11.6;
+  const copy = timed(copyMs, 5);
   const copyBytes = 128 * 2 ** 20;
   const ceiling = copyBytes / (copy.median / 1000) / 1e9;
   const cpu = { ...base, engine: 'cpu' } as const;
@@ -68,11 +70,18 @@ function simulateRun(seed: number, options: SimulatedRun = {}): LoadedRun {
   rows.push({ ...cpu, format: 'bf16', kernel: 'bf16', task: 'kernel/copy 64MiB', metric: 'ceiling_gb_per_s', value: ceiling, unit: 'GB/s', n: 5, ciLow: null, ciHigh: null });
   for (const [index, [name, ms]] of KERNELS.entries()) {
     const kernel = name.endsWith('w8a8') ? 'w8a8' : 'bf16';
-    const time = timed(ms * (index === 0 ? (options.slowKernel ?? 1) : 1), 5);
-    const gbps = 21e6 / (time.median / 1000) / 1e9;
+    // As the CPU engine times them: each kernel sample paired with a copy probe timed right after it. Load that
+    // comes and goes between kernels (σ 40%: another process on the cores) slows both halves of a pair.
+    const load = Math.exp(0.4 * normal());
+    const drift = Math.exp(0.04 * normal());
+    const noisy = (trueMs: number) => trueMs * machine * load * Math.exp(0.08 * normal());
+    const kernelMs = Array.from({ length: 5 }, () => noisy(ms * (index === 0 ? (options.slowKernel ?? 1) : 1)) * drift);
+    const probeMs = kernelMs.map(() => noisy(copyMs));
+    const time = summarize(kernelMs);
+    const fraction = summarize(kernelMs.map((kernelSample, i) => 21e6 / kernelSample / (copyBytes / probeMs[i]!)));
     const common = { ...cpu, format: kernel === 'bf16' ? 'bf16' : 'fp8', kernel, task: `kernel/${name}`, n: 5 } as const;
     rows.push({ ...common, metric: 'median_ms', value: time.median, unit: 'ms', ciLow: time.low, ciHigh: time.high });
-    rows.push({ ...common, metric: 'fraction_of_ceiling', value: gbps / ceiling, unit: 'ratio', ciLow: null, ciHigh: null });
+    rows.push({ ...common, metric: 'fraction_of_ceiling', value: fraction.median, unit: 'ratio', ciLow: fraction.low, ciHigh: fraction.high });
   }
   for (const kernel of ['bf16', 'w8a8'] as const) {
     const format = kernel === 'bf16' ? 'bf16' : 'fp8';

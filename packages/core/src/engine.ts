@@ -255,6 +255,12 @@ export interface MicrobenchmarkRow {
   readonly reference: boolean;
   /** Milliseconds per call, one per timed repeat. */
   readonly samplesMs: readonly number[];
+  /**
+   * The reference probe timed right after each of this row's samples (same length as `samplesMs`): each pair sees
+   * the same machine load, so load that changes during a run cancels in the fraction of the ceiling. Without it the
+   * fraction is taken against the reference row's median.
+   */
+  readonly referenceSamplesMs?: readonly number[];
   /** Bytes the kernel must move at least (for a copy: read + write). */
   readonly bytes: number;
   /** Floating-point operations (a multiply-add counts 2). */

@@ -3,7 +3,8 @@
  * `microbenchmarks` and `kernelSources`). Each kernel runs on the calling thread (one core, so the figure is the
  * kernel's, not the pool's) at a model's real shapes: GEMV for every projection in every kernel mode, a
  * prefill-chunk GEMM per mode, decode attention at two context lengths, and RMSNorm. Beside them runs the reference every row is compared with: a Float32Array copy, whose GB/s is this
- * core's bandwidth ceiling in this run.
+ * core's bandwidth ceiling in this run, timed once on its own and once after every kernel sample (the pairs cancel
+ * machine load that changes while the benchmarks run).
  */
 import {
   createRng,
@@ -56,16 +57,32 @@ function randomE4m3(count: number, seed: number): Uint8Array {
 const WARM_UP_MS = 250;
 const WARM_UP_CALLS = 3;
 
-function time(run: () => void, repeats: number): number[] {
+function warmUp(run: () => void): void {
   const warmUntil = performance.now() + WARM_UP_MS;
   for (let calls = 0; calls < WARM_UP_CALLS || performance.now() < warmUntil; calls++) run();
-  const samples: number[] = [];
+}
+
+function timeOnce(run: () => void): number {
+  const start = performance.now();
+  run();
+  return performance.now() - start;
+}
+
+function time(run: () => void, repeats: number): number[] {
+  warmUp(run);
+  return Array.from({ length: repeats }, () => timeOnce(run));
+}
+
+/** Times a kernel with the reference probe run right after each sample, so each pair sees the same machine load. */
+function timePaired(run: () => void, repeats: number, probe: () => void): Pick<MicrobenchmarkRow, 'samplesMs' | 'referenceSamplesMs'> {
+  warmUp(run);
+  const samplesMs: number[] = [];
+  const referenceSamplesMs: number[] = [];
   for (let i = 0; i < repeats; i++) {
-    const start = performance.now();
-    run();
-    samples.push(performance.now() - start);
+    samplesMs.push(timeOnce(run));
+    referenceSamplesMs.push(timeOnce(probe));
   }
-  return samples;
+  return { samplesMs, referenceSamplesMs };
 }
 
 /** The kernel as one timed sample runs it: several times over for a test's slowed kernel. */
@@ -88,7 +105,9 @@ export async function cpuMicrobenchmarks(options: MicrobenchmarkOptions = {}): P
   const copySource = randomFloats(copyFloats, 1);
   const copyTarget = new Float32Array(copyFloats);
   options.onProgress?.('cpu kernels: copy bandwidth');
-  rows.push({ name: 'copy 64MiB', kernel: 'bf16', reference: true, samplesMs: time(() => copyTarget.set(copySource), Math.max(repeats, 5)), bytes: 2 * copyFloats * 4, flops: 0 });
+  const copy = (): void => copyTarget.set(copySource);
+  rows.push({ name: 'copy 64MiB', kernel: 'bf16', reference: true, samplesMs: time(copy, Math.max(repeats, 5)), bytes: 2 * copyFloats * 4, flops: 0 });
+  const timed = (name: string, kernel: () => void, count = repeats) => timePaired(sampled(name, kernel, options), count, copy);
 
   const projections = layerProjections(shapes);
   const widest = Math.max(...projections.map(([, , inDim]) => inDim));
@@ -117,7 +136,7 @@ export async function cpuMicrobenchmarks(options: MicrobenchmarkOptions = {}): P
         name,
         kernel: mode,
         reference: false,
-        samplesMs: time(sampled(name, kernel, options), repeats),
+        ...timed(name, kernel),
         bytes: weightBytes + inDim * 4 + outDim * 4,
         flops: 2 * outDim * inDim,
         source: source[mode],
@@ -150,7 +169,7 @@ export async function cpuMicrobenchmarks(options: MicrobenchmarkOptions = {}): P
         name,
         kernel: mode,
         reference: false,
-        samplesMs: time(sampled(name, kernel, options), repeats),
+        ...timed(name, kernel),
         bytes: outDim * inDim * (mode === 'bf16' ? 2 : 1) + MICROBENCHMARK_GEMM_ROWS * (inDim + outDim) * 4,
         flops: 2 * MICROBENCHMARK_GEMM_ROWS * outDim * inDim,
         source: source[mode],
@@ -175,7 +194,7 @@ export async function cpuMicrobenchmarks(options: MicrobenchmarkOptions = {}): P
       name,
       kernel: 'bf16',
       reference: false,
-      samplesMs: time(sampled(name, kernel, options), repeats),
+      ...timed(name, kernel),
       bytes: 2 * positions * kvDim * 4,
       flops: 4 * shapes.numHeads * shapes.headDim * positions,
       source: 'attention',
@@ -195,7 +214,7 @@ export async function cpuMicrobenchmarks(options: MicrobenchmarkOptions = {}): P
         name,
         kernel: 'bf16',
         reference: false,
-        samplesMs: time(sampled(name, kernel, options), Math.max(repeats, 5)),
+        ...timed(name, kernel, Math.max(repeats, 5)),
         bytes: 2 * input.length * 4 + shapes.hiddenSize * 4,
         flops: 4 * input.length,
         source: 'rms-norm',

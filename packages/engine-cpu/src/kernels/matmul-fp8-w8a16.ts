@@ -21,13 +21,14 @@ export function matmulFp8W8a16(
 ): void {
   const scaleCols = Math.ceil(inDim / FP8_BLOCK);
   const row = scratch.subarray(0, inDim);
+  const decode = E4M3_DECODE; // a local: an imported binding read in the inner loop ran 9× slower under vitest's module transform
   for (let o = oStart; o < oEnd; o++) {
     const base = o * inDim;
     const scaleRow = Math.floor(o / FP8_BLOCK) * scaleCols;
     for (let block = 0; block < scaleCols; block++) {
       const scale = scaleInv[scaleRow + block]!;
       const end = Math.min(inDim, (block + 1) * FP8_BLOCK);
-      for (let i = block * FP8_BLOCK; i < end; i++) row[i] = E4M3_DECODE[codes[base + i]!]! * scale;
+      for (let i = block * FP8_BLOCK; i < end; i++) row[i] = decode[codes[base + i]!]! * scale;
     }
     for (let t = 0; t < rows; t++) y[t * outDim + o] = dot(x, t * inDim, row, inDim);
   }

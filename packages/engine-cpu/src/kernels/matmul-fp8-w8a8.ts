@@ -24,9 +24,10 @@ export function matmulFp8W8a8(
 ): void {
   const blocks = Math.ceil(inDim / FP8_BLOCK);
   const row = scratch.subarray(0, inDim);
+  const decode = E4M3_DECODE; // a local: see matmul-fp8-w8a16.ts
   for (let o = oStart; o < oEnd; o++) {
     const base = o * inDim;
-    for (let i = 0; i < inDim; i++) row[i] = E4M3_DECODE[codes[base + i]!]!;
+    for (let i = 0; i < inDim; i++) row[i] = decode[codes[base + i]!]!;
     const weightScales = Math.floor(o / FP8_BLOCK) * blocks;
     for (let t = 0; t < rows; t++) {
       let sum = 0;
