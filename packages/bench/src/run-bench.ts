@@ -16,6 +16,7 @@ import {
   type KernelMode,
   type KernelSource,
   type LogitComparisonSummary,
+  mean,
   type MicrobenchmarkRow,
   type ResultRow,
   weightFormatOf,
@@ -420,7 +421,6 @@ async function thinkingRows(
       response.push(result.totalMs);
       if (result.tokenIds.length > 1) tpot.push((result.totalMs - result.ttftMs) / (result.tokenIds.length - 1));
     }
-    const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
     const row = (metric: string, values: number[], unit: string): ResultRow[] =>
       values.length === 0 ? [] : [{ ...base, thinking, metric, value: mean(values), unit, n: values.length, ciLow: null, ciHigh: null, seed: 0 }];
     rows.push(

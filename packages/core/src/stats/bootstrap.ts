@@ -7,7 +7,7 @@
  * from (values, resamples, seed) alone; record all three beside it.
  */
 import { createRng } from '../sampling/rng.js';
-import { percentile } from './intervals.js';
+import { mean, percentile } from './intervals.js';
 
 export interface BootstrapOptions {
   /** Resamples B (default 10,000). */
@@ -61,12 +61,6 @@ function resampledMeans(values: ArrayLike<number>, resamples: number, seed: numb
     means[b] = sum / n;
   }
   return means.sort();
-}
-
-function mean(values: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += values[i]!;
-  return sum / values.length;
 }
 
 /**

@@ -35,20 +35,25 @@ export interface MeanAndStdErr {
   readonly stdErr: number;
 }
 
+/** The arithmetic mean; NaN for no values. */
+export function mean(values: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i]!;
+  return values.length === 0 ? Number.NaN : sum / values.length;
+}
+
 /** Two passes (mean, then squared deviations), so a large common offset does not cancel the variance away. */
 export function meanAndStdErr(values: ArrayLike<number>): MeanAndStdErr {
   const n = values.length;
   if (n === 0) return { n, mean: Number.NaN, stdErr: Number.NaN };
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += values[i]!;
-  const mean = sum / n;
-  if (n < 2) return { n, mean, stdErr: Number.NaN };
+  const average = mean(values);
+  if (n < 2) return { n, mean: average, stdErr: Number.NaN };
   let squares = 0;
   for (let i = 0; i < n; i++) {
-    const d = values[i]! - mean;
+    const d = values[i]! - average;
     squares += d * d;
   }
-  return { n, mean, stdErr: Math.sqrt(squares / (n - 1) / n) };
+  return { n, mean: average, stdErr: Math.sqrt(squares / (n - 1) / n) };
 }
 
 /**

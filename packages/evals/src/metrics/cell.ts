@@ -18,6 +18,7 @@ import {
   bootstrapMeanInterval,
   type BootstrapInterval,
   mcnemarTest,
+  mean,
   pairedBootstrap,
   passAtK,
   signTest,
@@ -88,10 +89,6 @@ export function passAtKValues(n: number): number[] {
   for (let k = 2; k < n; k *= 2) ks.push(k);
   if (n >= 2) ks.push(n);
   return ks;
-}
-
-function mean(values: readonly number[]): number {
-  return values.length === 0 ? Number.NaN : values.reduce((sum, v) => sum + v, 0) / values.length;
 }
 
 export function cellMetrics(samples: readonly ScoredSample[], options: StatsOptions = {}): CellMetrics {
