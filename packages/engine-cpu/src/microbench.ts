@@ -52,14 +52,28 @@ function randomE4m3(count: number, seed: number): Uint8Array {
   });
 }
 
-/** Warm-up before timing: V8 tiers a kernel up over several calls, so one call is not enough (measured: the first
- * 9 timed calls of a cold w8a16 GEMV ran 2× slower than the same kernel later in the process). */
+/**
+ * Warm-up before timing. V8 tiers a kernel up over several calls (measured: the first 9 timed calls of a cold w8a16
+ * GEMV ran 2× slower than the same kernel later in the process), so a fixed count is not enough: after at least
+ * WARM_UP_CALLS calls and WARM_UP_MS, warming goes on until WARM_UP_STABLE_CALLS calls in a row beat the best so
+ * far by less than 5%, or until WARM_UP_MAX_MS.
+ */
 const WARM_UP_MS = 250;
 const WARM_UP_CALLS = 3;
+const WARM_UP_STABLE_CALLS = 5;
+const WARM_UP_MAX_MS = 3000;
 
 function warmUp(run: () => void): void {
-  const warmUntil = performance.now() + WARM_UP_MS;
-  for (let calls = 0; calls < WARM_UP_CALLS || performance.now() < warmUntil; calls++) run();
+  const start = performance.now();
+  let best = Number.POSITIVE_INFINITY;
+  let callsWithoutGain = 0;
+  for (let calls = 1; ; calls++) {
+    const ms = timeOnce(run);
+    callsWithoutGain = ms < 0.95 * best ? 0 : callsWithoutGain + 1;
+    best = Math.min(best, ms);
+    const elapsed = performance.now() - start;
+    if (calls >= WARM_UP_CALLS && (elapsed >= WARM_UP_MAX_MS || (elapsed >= WARM_UP_MS && callsWithoutGain >= WARM_UP_STABLE_CALLS))) return;
+  }
 }
 
 function timeOnce(run: () => void): number {
@@ -73,7 +87,11 @@ function time(run: () => void, repeats: number): number[] {
   return Array.from({ length: repeats }, () => timeOnce(run));
 }
 
-/** Times a kernel with the reference probe run right after each sample, so each pair sees the same machine load. */
+/**
+ * Times a kernel with the reference probe run right after each sample, so each pair sees the same machine load.
+ * Timed here rather than with tinybench (which times engine speed and the WebGPU kernels): a pair needs its samples
+ * in the order they ran, and tinybench keeps only its sorted latencies.
+ */
 function timePaired(run: () => void, repeats: number, probe: () => void): Pick<MicrobenchmarkRow, 'samplesMs' | 'referenceSamplesMs'> {
   warmUp(run);
   const samplesMs: number[] = [];

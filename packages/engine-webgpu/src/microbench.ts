@@ -20,6 +20,7 @@ import {
   type MicrobenchmarkRow,
   QWEN3_4B_SHAPES,
 } from '@quantbench/core';
+import { Bench } from 'tinybench';
 import { type GpuContext, KernelRunner } from './gpu/index.js';
 import { attentionDecodePartialsBytes, recordAttentionDecode } from './kernels/attention-decode.js';
 import { recordMatmul } from './kernels/matmul.js';
@@ -51,20 +52,20 @@ export async function webgpuMicrobenchmarks(context: GpuContext, options: Microb
       created.splice(created.indexOf(b), 1);
     }
   };
+  // tinybench: one warm-up call (it compiles the pipeline), then `repeats` timed (record, submit, wait) calls.
   const time = async (name: string, record: () => void): Promise<number[]> => {
     const factor = microbenchmarkWorkFactor(name, options);
-    const once = async (): Promise<void> => {
+    const bench = new Bench({ iterations: repeats, time: 0, warmupIterations: 1, warmupTime: 0, retainSamples: true });
+    bench.add(name, async () => {
       for (let i = 0; i < factor; i++) record();
       await runner.finish();
-    };
-    await once(); // warm-up: compiles the pipeline
-    const samples: number[] = [];
-    for (let i = 0; i < repeats; i++) {
-      const start = performance.now();
-      await once();
-      samples.push(performance.now() - start);
+    });
+    await bench.run();
+    const result = bench.tasks[0]?.result;
+    if (result?.state !== 'completed' || !result.latency.samples) {
+      throw new Error(`webgpu microbenchmark '${name}' did not complete: ${result?.state === 'errored' ? String(result.error) : result?.state}`);
     }
-    return samples;
+    return [...result.latency.samples];
   };
   const rows: MicrobenchmarkRow[] = [];
   try {

@@ -155,11 +155,6 @@ struct DeviceBuffer {
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   DeviceBuffer(DeviceBuffer&& other) noexcept : ptr(other.ptr), bytes(other.bytes) { other.ptr = nullptr; }
-  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
-    std::swap(ptr, other.ptr);
-    std::swap(bytes, other.bytes);
-    return *this;
-  }
   ~DeviceBuffer() {
     if (ptr) cudaFree(ptr);
   }

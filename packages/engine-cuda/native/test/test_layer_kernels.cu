@@ -23,20 +23,11 @@
 #include <thread>
 #include <vector>
 
+#include "device_array.cuh"
 #include "kernels.h"
-
-#define CUDA_CHECK(call)                                                                                   \
-  do {                                                                                                     \
-    const cudaError_t err_ = (call);                                                                       \
-    if (err_ != cudaSuccess) {                                                                             \
-      std::fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(err_)); \
-      std::exit(2);                                                                                        \
-    }                                                                                                      \
-  } while (0)
 
 namespace {
 
-cudaStream_t gStream;
 std::mt19937_64 gRng;
 constexpr uint32_t kPoisonBits = 0xffffffffu;  // what cudaMemset(0xff) leaves in a 32-bit word: a NaN, or -1
 
@@ -44,32 +35,6 @@ void checkLaunch() {
   CUDA_CHECK(cudaGetLastError());
   CUDA_CHECK(cudaStreamSynchronize(gStream));
 }
-
-template <typename T>
-struct Device {
-  T* ptr = nullptr;
-  size_t count = 0;
-  explicit Device(size_t n) : count(n) { CUDA_CHECK(cudaMalloc(&ptr, std::max<size_t>(n, 1) * sizeof(T))); }
-  explicit Device(const std::vector<T>& host) : Device(host.size()) { upload(host); }
-  ~Device() { cudaFree(ptr); }
-  Device(const Device&) = delete;
-  Device& operator=(const Device&) = delete;
-  // Every transfer goes through gStream and waits for it, so it is ordered with the launches under test.
-  void upload(const std::vector<T>& host) {
-    CUDA_CHECK(cudaMemcpyAsync(ptr, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice, gStream));
-    CUDA_CHECK(cudaStreamSynchronize(gStream));
-  }
-  void poison() {
-    CUDA_CHECK(cudaMemsetAsync(ptr, 0xff, count * sizeof(T), gStream));
-    CUDA_CHECK(cudaStreamSynchronize(gStream));
-  }
-  std::vector<T> download() const {
-    std::vector<T> host(count);
-    CUDA_CHECK(cudaMemcpyAsync(host.data(), ptr, count * sizeof(T), cudaMemcpyDeviceToHost, gStream));
-    CUDA_CHECK(cudaStreamSynchronize(gStream));
-    return host;
-  }
-};
 
 std::vector<float> uniform(size_t n, float lo, float hi) {
   std::uniform_real_distribution<float> dist(lo, hi);
@@ -170,9 +135,9 @@ void testEmbedding(const char* name, int vocab, int hidden, int rows) {
     tokens[1] = 0;
     tokens[2] = tokens[rows - 1];
   }
-  Device<uint16_t> dTable(table);
-  Device<int32_t> dTokens(tokens);
-  Device<float> dOut(static_cast<size_t>(rows) * hidden);
+  DeviceArray<uint16_t> dTable(table);
+  DeviceArray<int32_t> dTokens(tokens);
+  DeviceArray<float> dOut(static_cast<size_t>(rows) * hidden);
   dOut.poison();
   qb::embeddingGather(dTokens.ptr, rows, dTable.ptr, hidden, dOut.ptr, gStream);
   checkLaunch();
@@ -193,9 +158,9 @@ void testRmsNorm(const char* name, int rows, int dim, bool inPlace, int misalign
   const float eps = 1e-6f;
   const auto x = uniform(static_cast<size_t>(rows) * dim + misalign, -3.0f, 3.0f);
   const auto weight = uniform(dim + misalign, 0.5f, 1.5f);
-  Device<float> dX(x);
-  Device<float> dW(weight);
-  Device<float> dOut(x.size());
+  DeviceArray<float> dX(x);
+  DeviceArray<float> dW(weight);
+  DeviceArray<float> dOut(x.size());
   float* out = inPlace ? dX.ptr : dOut.ptr;
   if (!inPlace) dOut.poison();
   qb::rmsNorm(dX.ptr + misalign, dW.ptr + misalign, eps, rows, dim, out + misalign, gStream);
@@ -250,10 +215,10 @@ void testQkNormRopeCache(const Shape& s, const char* scenario, int maxBatch, int
   const auto qNorm = uniform(d, 0.5f, 1.5f);
   const auto kNorm = uniform(d, 0.5f, 1.5f);
   const auto table = ropeTable(maxContext, d, 5e6, 1.0);
-  Device<float> dQ(q), dK(k), dV(v), dQNorm(qNorm), dKNorm(kNorm), dTable(table);
-  Device<int32_t> dSlots(slots), dPositions(positions);
+  DeviceArray<float> dQ(q), dK(k), dV(v), dQNorm(qNorm), dKNorm(kNorm), dTable(table);
+  DeviceArray<int32_t> dSlots(slots), dPositions(positions);
   const size_t cacheSize = static_cast<size_t>(maxBatch) * maxContext * kvDim;
-  Device<float> dKeys(cacheSize), dValues(cacheSize);
+  DeviceArray<float> dKeys(cacheSize), dValues(cacheSize);
   dKeys.poison();
   dValues.poison();
   qb::qkNormRopeCache(dQ.ptr, dK.ptr, dV.ptr, dQNorm.ptr, dKNorm.ptr, eps, dTable.ptr, {dSlots.ptr, dPositions.ptr},
@@ -403,10 +368,10 @@ void testAttentionDecode(const Shape& s, int maxContext, const std::vector<int>&
   const int kvDim = s.kvHeads * s.headDim;
   const HostCache cache(maxBatch, maxContext, kvDim, filled);
   const auto q = uniform(static_cast<size_t>(rows) * s.heads * s.headDim, -2.0f, 2.0f);
-  Device<float> dQ(q), dKeys(cache.keys), dValues(cache.values);
-  Device<int32_t> dSlots(slots), dPositions(positions);
-  Device<float> dOut(q.size());
-  Device<uint8_t> dPartials(qb::attentionDecodePartialsBytes(rows, s.heads, s.headDim, maxContext));
+  DeviceArray<float> dQ(q), dKeys(cache.keys), dValues(cache.values);
+  DeviceArray<int32_t> dSlots(slots), dPositions(positions);
+  DeviceArray<float> dOut(q.size());
+  DeviceArray<uint8_t> dPartials(qb::attentionDecodePartialsBytes(rows, s.heads, s.headDim, maxContext));
   const qb::KvCache kv{dKeys.ptr, dValues.ptr, maxContext};
   const qb::RowPlacement placement{dSlots.ptr, dPositions.ptr};
   auto launch = [&] {
@@ -454,7 +419,7 @@ void testAttentionPrefill(const Shape& s, int maxBatch, int maxContext, int slot
   const HostCache cache(maxBatch, maxContext, kvDim, filled);
   const size_t rowSize = static_cast<size_t>(s.heads) * s.headDim;
   const auto q = uniform(rows * rowSize, -2.0f, 2.0f);
-  Device<float> dQ(q), dKeys(cache.keys), dValues(cache.values), dOut(q.size());
+  DeviceArray<float> dQ(q), dKeys(cache.keys), dValues(cache.values), dOut(q.size());
   dOut.poison();
   const qb::KvCache kv{dKeys.ptr, dValues.ptr, maxContext};
   auto launch = [&] {
@@ -493,7 +458,7 @@ void testAttentionPrefill(const Shape& s, int maxBatch, int maxContext, int slot
 void testSwiglu(int n, int misalign, bool inPlace) {
   const auto gate = uniform(n + misalign, -8.0f, 8.0f);
   const auto up = uniform(n + misalign, -2.0f, 2.0f);
-  Device<float> dGate(gate), dUp(up), dOut(gate.size());
+  DeviceArray<float> dGate(gate), dUp(up), dOut(gate.size());
   dOut.poison();
   float* out = inPlace ? dGate.ptr : dOut.ptr;
   qb::swiglu(dGate.ptr + misalign, dUp.ptr + misalign, out + misalign, n, gStream);
@@ -511,7 +476,7 @@ void testSwiglu(int n, int misalign, bool inPlace) {
 void testResidualAdd(int n, int misalign) {
   const auto residual = uniform(n + misalign, -4.0f, 4.0f);
   const auto delta = uniform(n + misalign, -1.0f, 1.0f);
-  Device<float> dResidual(residual), dDelta(delta);
+  DeviceArray<float> dResidual(residual), dDelta(delta);
   qb::residualAdd(dResidual.ptr + misalign, dDelta.ptr + misalign, n, gStream);
   checkLaunch();
   const auto all = dResidual.download();
@@ -578,9 +543,9 @@ void testTopK(const char* name, int rows, int vocab, int k, const std::vector<Ro
     const auto row = topKRow(kinds[r % kinds.size()], vocab);
     logits.insert(logits.end(), row.begin(), row.end());
   }
-  Device<float> dLogits(logits), dValues(static_cast<size_t>(rows) * k);
-  Device<int32_t> dIndices(static_cast<size_t>(rows) * k);
-  Device<uint8_t> dScratch(qb::topKScratchBytes(rows, vocab, k));
+  DeviceArray<float> dLogits(logits), dValues(static_cast<size_t>(rows) * k);
+  DeviceArray<int32_t> dIndices(static_cast<size_t>(rows) * k);
+  DeviceArray<uint8_t> dScratch(qb::topKScratchBytes(rows, vocab, k));
   dValues.poison();
   dIndices.poison();
   dScratch.poison();

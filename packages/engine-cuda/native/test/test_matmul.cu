@@ -19,15 +19,7 @@
 
 #include "../kernels/formats.cuh"
 #include "../kernels/kernels.h"
-
-#define CHECK(call)                                                                                         \
-  do {                                                                                                      \
-    const cudaError_t err_ = (call);                                                                        \
-    if (err_ != cudaSuccess) {                                                                              \
-      std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(err_));          \
-      std::exit(2);                                                                                         \
-    }                                                                                                       \
-  } while (0)
+#include "device_array.cuh"
 
 namespace {
 
@@ -139,27 +131,6 @@ std::vector<float> randomScales(size_t n) {
   return v;
 }
 
-// ---- device buffers ----
-
-template <typename T>
-struct DeviceBuffer {
-  T* ptr = nullptr;
-  size_t count = 0;
-  explicit DeviceBuffer(size_t n) : count(n) { CHECK(cudaMalloc(&ptr, std::max<size_t>(n, 1) * sizeof(T))); }
-  explicit DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) {
-    CHECK(cudaMemcpy(ptr, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
-  }
-  ~DeviceBuffer() { cudaFree(ptr); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  std::vector<T> read() const {
-    std::vector<T> host(count);
-    CHECK(cudaMemcpy(host.data(), ptr, count * sizeof(T), cudaMemcpyDeviceToHost));
-    return host;
-  }
-  void poison() { CHECK(cudaMemset(ptr, 0xff, count * sizeof(T))); }  // float 0xffffffff is NaN
-};
-
 void report(const char* what, const std::string& shape, double err, double limit, size_t unwritten) {
   const bool ok = unwritten == 0 && err < limit;  // NaN err fails
   if (!ok) failures++;
@@ -191,13 +162,13 @@ using Launch = std::function<void(float*, int)>;
 // Runs each launcher into a poisoned output and compares it with `ref`.
 void runAll(const std::vector<std::pair<const char*, Launch>>& launches, int rows, int out, int in,
             const std::vector<double>& ref, const std::vector<double>& limits) {
-  DeviceBuffer<float> y(static_cast<size_t>(rows) * out);
+  DeviceArray<float> y(static_cast<size_t>(rows) * out);
   for (size_t i = 0; i < launches.size(); i++) {
     y.poison();
     launches[i].second(y.ptr, rows);
-    CHECK(cudaGetLastError());
-    CHECK(cudaDeviceSynchronize());
-    compare(launches[i].first, shapeName(rows, out, in), y.read(), ref, limits[i]);
+    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK(cudaDeviceSynchronize());
+    compare(launches[i].first, shapeName(rows, out, in), y.download(), ref, limits[i]);
   }
 }
 
@@ -210,11 +181,11 @@ constexpr double kFp8Mma = 1e-3;
 
 void testBf16(int out, int in, const std::vector<int>& rowSet) {
   const auto wHost = randomBf16(static_cast<size_t>(out) * in);
-  DeviceBuffer<uint16_t> wDev(wHost);
+  DeviceArray<uint16_t> wDev(wHost);
   const qb::Bf16Weight w{wDev.ptr, out, in};
   for (int rows : rowSet) {
     const auto x = randomFloats(static_cast<size_t>(rows) * in, 1.0f);
-    DeviceBuffer<float> xDev(x);
+    DeviceArray<float> xDev(x);
     std::vector<double> ref(static_cast<size_t>(rows) * out);
     parallelFor(out, [&](int o0, int o1) {
       for (int o = o0; o < o1; o++)
@@ -247,12 +218,12 @@ struct Fp8Host {
 
 void testFp8W8a16(int out, int in, const std::vector<int>& rowSet) {
   const Fp8Host wh(out, in);
-  DeviceBuffer<uint8_t> codes(wh.codes);
-  DeviceBuffer<float> scales(wh.scales);
+  DeviceArray<uint8_t> codes(wh.codes);
+  DeviceArray<float> scales(wh.scales);
   const qb::Fp8Weight w{codes.ptr, scales.ptr, out, in};
   for (int rows : rowSet) {
     const auto x = randomFloats(static_cast<size_t>(rows) * in, 1.0f);
-    DeviceBuffer<float> xDev(x);
+    DeviceArray<float> xDev(x);
     std::vector<double> ref(static_cast<size_t>(rows) * out);
     parallelFor(out, [&](int o0, int o1) {
       for (int o = o0; o < o1; o++)
@@ -276,16 +247,16 @@ void testFp8W8a16(int out, int in, const std::vector<int>& rowSet) {
 }
 
 // Quantises x on the GPU, checks codes and scales bit for bit against the host, and leaves them in `act`.
-void quantizeAndCheck(const std::vector<float>& x, int rows, int dim, DeviceBuffer<uint8_t>& codes,
-                      DeviceBuffer<float>& scales, std::vector<uint8_t>& gpuCodes, std::vector<float>& gpuScales) {
-  DeviceBuffer<float> xDev(x);
+void quantizeAndCheck(const std::vector<float>& x, int rows, int dim, DeviceArray<uint8_t>& codes,
+                      DeviceArray<float>& scales, std::vector<uint8_t>& gpuCodes, std::vector<float>& gpuScales) {
+  DeviceArray<float> xDev(x);
   codes.poison();
   scales.poison();
   qb::quantizeActivationsFp8(xDev.ptr, rows, dim, qb::Fp8Activations{codes.ptr, scales.ptr}, 0);
-  CHECK(cudaGetLastError());
-  CHECK(cudaDeviceSynchronize());
-  gpuCodes = codes.read();
-  gpuScales = scales.read();
+  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK(cudaDeviceSynchronize());
+  gpuCodes = codes.download();
+  gpuScales = scales.download();
   std::vector<uint8_t> hostCodes;
   std::vector<float> hostScales;
   hostQuantize(x, rows, dim, hostCodes, hostScales);
@@ -301,13 +272,13 @@ void quantizeAndCheck(const std::vector<float>& x, int rows, int dim, DeviceBuff
 
 void testFp8W8a8(int out, int in, const std::vector<int>& rowSet) {
   const Fp8Host wh(out, in);
-  DeviceBuffer<uint8_t> codes(wh.codes);
-  DeviceBuffer<float> scales(wh.scales);
+  DeviceArray<uint8_t> codes(wh.codes);
+  DeviceArray<float> scales(wh.scales);
   const qb::Fp8Weight w{codes.ptr, scales.ptr, out, in};
   for (int rows : rowSet) {
     const auto x = randomFloats(static_cast<size_t>(rows) * in, 1.0f);
-    DeviceBuffer<uint8_t> xq(static_cast<size_t>(rows) * in);
-    DeviceBuffer<float> xs(static_cast<size_t>(rows) * wh.scaleCols);
+    DeviceArray<uint8_t> xq(static_cast<size_t>(rows) * in);
+    DeviceArray<float> xs(static_cast<size_t>(rows) * wh.scaleCols);
     std::vector<uint8_t> q;
     std::vector<float> qs;
     quantizeAndCheck(x, rows, in, xq, xs, q, qs);
@@ -349,8 +320,8 @@ void testQuantizeEdges() {
   // disagree on Inf / Inf), so ±Inf stay out of the bit-exact comparison too.
   x[800] = NAN;
   x[dim + 5] = NAN;
-  DeviceBuffer<uint8_t> codes(x.size());
-  DeviceBuffer<float> scales(static_cast<size_t>(2) * ((dim + 127) / 128));
+  DeviceArray<uint8_t> codes(x.size());
+  DeviceArray<float> scales(static_cast<size_t>(2) * ((dim + 127) / 128));
   std::vector<uint8_t> q;
   std::vector<float> qs;
   quantizeAndCheck(x, 2, dim, codes, scales, q, qs);
@@ -386,21 +357,21 @@ void testFormats() {
                      0x3a800000u, 0x3a7fffffu, 0x3b000000u, 0x00000001u, 0x80000001u})
     bits.push_back(b);
   const int n = static_cast<int>(bits.size());
-  DeviceBuffer<uint32_t> bitsDev(bits);
-  DeviceBuffer<uint8_t> codes(bits.size());
+  DeviceArray<uint32_t> bitsDev(bits);
+  DeviceArray<uint8_t> codes(bits.size());
   encodeKernel<<<(n + 255) / 256, 256>>>(bitsDev.ptr, codes.ptr, n);
-  CHECK(cudaGetLastError());
-  CHECK(cudaDeviceSynchronize());
-  const auto got = codes.read();
+  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK(cudaDeviceSynchronize());
+  const auto got = codes.download();
   size_t encodeDiff = 0;
   for (int i = 0; i < n; i++) encodeDiff += got[i] != hostF32ToE4m3(bits[i]);
 
-  DeviceBuffer<float> exact(256), packed(256);
+  DeviceArray<float> exact(256), packed(256);
   decodeKernel<<<1, 256>>>(exact.ptr, packed.ptr);
-  CHECK(cudaGetLastError());
-  CHECK(cudaDeviceSynchronize());
-  const auto e = exact.read();
-  const auto p = packed.read();
+  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK(cudaDeviceSynchronize());
+  const auto e = exact.download();
+  const auto p = packed.download();
   size_t decodeDiff = 0;
   for (int c = 0; c < 256; c++) {
     const double want = hostE4m3(static_cast<uint8_t>(c));
@@ -424,9 +395,9 @@ int main() {
   rng.seed(seed);
   std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
   int device = 0;
-  CHECK(cudaGetDevice(&device));
+  CUDA_CHECK(cudaGetDevice(&device));
   cudaDeviceProp prop{};
-  CHECK(cudaGetDeviceProperties(&prop, device));
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
   std::printf("device %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
 
   testFormats();
