@@ -104,7 +104,6 @@ describe('pnpm bench', () => {
     const baseline = makeBaseline([await loadRun(normal.report.dir)]);
     const report = compareWithBaseline(await loadRun(slowed.report.dir), baseline);
     const check = report.checks.find((c) => c.figure.task === 'kernel/gemv-b1 k_proj 1024x2560 bf16');
-    console.log(formatGateReport(report, { verbose: true }));
     expect(check?.status, formatGateReport(report, { verbose: true })).toBe('fail');
     expect(report.passed).toBe(false);
     expect(formatGateReport(report)).toContain('gate: FAIL');
