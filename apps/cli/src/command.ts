@@ -39,6 +39,21 @@ export function parseCommandArgs<Schema extends z.ZodType>(command: Command<Sche
   return parsed.data;
 }
 
+/**
+ * `a,b,c` → a validated list of enum values, empty parts dropped, duplicates removed, order kept. `invalid` replaces
+ * the error for a value outside `values`; `missing` is the error when a required list is not given.
+ */
+export function enumList<T extends string>(values: readonly T[], messages: { invalid?: string; missing?: string } = {}) {
+  return z
+    .string(messages.missing ? { error: messages.missing } : undefined)
+    .transform((text) => [...new Set(text.split(',').map((part) => part.trim()).filter(Boolean))])
+    .pipe(
+      z
+        .array(z.enum(values as [T, ...T[]], { error: messages.invalid ?? `expected a comma-separated list of ${values.join(', ')}` }))
+        .min(1, `expected at least one of ${values.join(', ')}`),
+    );
+}
+
 /** `--ids 1,2,3`-style integer lists. */
 export const intList = z
   .string()

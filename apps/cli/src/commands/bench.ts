@@ -2,20 +2,14 @@ import { access } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatBenchTables, runBench, type BenchModel } from '@quantbench/bench';
-import { KERNEL_MODES, type KernelMode } from '@quantbench/core';
+import { KERNEL_MODES } from '@quantbench/core';
 import { ENGINE_NAMES, engineStatuses, loadEngine } from '@quantbench/engines';
 import { formatProgress, resolveRepo } from '@quantbench/model';
 import { z } from 'zod';
-import { defineCommand } from '../command.js';
+import { defineCommand, enumList } from '../command.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const DEFAULT_PROMPTS = join(REPO_ROOT, 'datasets/fixtures/logit-prompts.jsonl');
-
-const nameList = <T extends string>(allowed: readonly T[], what: string) =>
-  z
-    .string()
-    .transform((text) => text.split(',').map((part) => part.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(allowed as [T, ...T[]], { error: `expected ${what} from ${allowed.join(', ')}` })).min(1, `expected at least one of ${allowed.join(', ')}`));
 
 /** A progress line on stderr: rewritten in place on a terminal, one line each otherwise. */
 function progressDisplay(): { update: (message: string) => void; done: () => void } {
@@ -102,8 +96,8 @@ Options:
     .object({
       model: z.string().min(1).optional(),
       'fp8-model': z.string().min(1).optional(),
-      engines: nameList(ENGINE_NAMES, 'engine names').optional(),
-      kernels: nameList(KERNEL_MODES as readonly KernelMode[], 'kernel modes').optional(),
+      engines: enumList(ENGINE_NAMES, { invalid: `expected engine names from ${ENGINE_NAMES.join(', ')}` }).optional(),
+      kernels: enumList(KERNEL_MODES, { invalid: `expected kernel modes from ${KERNEL_MODES.join(', ')}` }).optional(),
       quick: z.boolean().default(false),
       repeats: z.coerce.number().int().min(2, 'at least 2 repeats (the noise needs two samples)').max(1000).optional(),
       out: z.string().min(1).default(join(REPO_ROOT, 'reports')),

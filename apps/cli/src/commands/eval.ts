@@ -3,16 +3,8 @@ import { loadEngine } from '@quantbench/engines';
 import { createProgress, defaultTaskKit, runEval, TASK_NAMES, type TaskName, type ThinkingMode } from '@quantbench/evals';
 import { ensureSyntheticCheckpoints, formatProgress, resolveRepo } from '@quantbench/model';
 import { z } from 'zod';
-import { defineCommand, UsageError } from '../command.js';
+import { defineCommand, enumList, UsageError } from '../command.js';
 import { engineName } from '../load-model.js';
-
-/** `a,b,c` → a validated list of enum values, duplicates removed, order kept. */
-function enumList<T extends string>(values: readonly T[]) {
-  return z
-    .string()
-    .transform((text) => [...new Set(text.split(',').map((part) => part.trim()).filter(Boolean))])
-    .pipe(z.array(z.enum(values as [T, ...T[]], { error: `expected a comma-separated list of ${values.join(', ')}` })).min(1, 'expected at least one value'));
-}
 
 const positiveInt = z.coerce.number({ error: 'expected a positive integer' }).int('expected a positive integer').positive('expected a positive integer');
 

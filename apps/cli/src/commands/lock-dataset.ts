@@ -1,6 +1,6 @@
 import { lockManifest, TASK_NAMES } from '@quantbench/evals';
 import { z } from 'zod';
-import { defineCommand } from '../command.js';
+import { defineCommand, enumList } from '../command.js';
 
 export const lockDatasetCommand = defineCommand({
   name: 'lock-dataset',
@@ -22,10 +22,7 @@ Options:
     'dry-run': { type: 'boolean' },
   },
   schema: z.object({
-    task: z
-      .string({ error: 'required: the tasks to lock' })
-      .transform((text) => text.split(',').map((part) => part.trim()))
-      .pipe(z.array(z.enum(TASK_NAMES, { error: `expected tasks among ${TASK_NAMES.join(', ')}` })).min(1)),
+    task: enumList(TASK_NAMES, { invalid: `expected tasks among ${TASK_NAMES.join(', ')}`, missing: 'required: the tasks to lock' }),
     fixtures: z.boolean().default(false),
     'dry-run': z.boolean().default(false),
   }),
