@@ -16,6 +16,7 @@ export { CalibrationProbe } from './calibration.js';
 export { libraryVersions, nvidiaGpus } from './environment.js';
 export { summarize, type SampleSummary } from './sample-stats.js';
 export {
+  microbenchRows,
   profileFor,
   runBench,
   THINKING_PROMPTS,

@@ -339,7 +339,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
 
 type RowBase = Omit<ResultRow, 'format' | 'kernel' | 'task' | 'metric' | 'value' | 'unit' | 'n' | 'ciLow' | 'ciHigh'>;
 
-function microbenchRows(micro: readonly MicrobenchmarkRow[], base: RowBase): ResultRow[] {
+/** An engine's microbenchmark samples as result rows: median time, GB/s, FLOP/s and the fraction of the ceiling. */
+export function microbenchRows(micro: readonly MicrobenchmarkRow[], base: RowBase): ResultRow[] {
   const reference = micro.find((row) => row.reference);
   const ceilingGBps = reference ? reference.bytes / (summarize(reference.samplesMs).median / 1000) / 1e9 : undefined;
   const rows: ResultRow[] = [];
