@@ -21,7 +21,7 @@
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseResultsFile, type ResultRow } from '@quantbench/core';
+import { parseResultsFile, percentile, type ResultRow } from '@quantbench/core';
 import { z } from 'zod';
 
 export type FigureGroup = 'kernel' | 'speed' | 'fp8-vs-bf16' | 'accuracy';
@@ -215,12 +215,11 @@ export function makeBaseline(runs: readonly LoadedRun[], rule: GateRule = DEFAUL
     const all = perRun.map((figuresOfRun) => figuresOfRun.get(key)).filter((figure): figure is GateFigure => figure !== undefined);
     const values = all.map((figure) => figure.value).sort((a, b) => a - b);
     const spreads = all.map((figure) => figure.relSpread).sort((a, b) => a - b);
-    const mid = (sorted: number[]): number => (sorted.length % 2 ? sorted[sorted.length >> 1]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2);
-    const value = mid(values);
+    const value = percentile(values, 0.5);
     figures.push({
       ...first,
       value,
-      relSpread: mid(spreads),
+      relSpread: percentile(spreads, 0.5),
       runSpread: values.length > 1 && value !== 0 ? (values.at(-1)! - values[0]!) / (2 * Math.abs(value)) : 0,
       runs: all.length,
     });
