@@ -25,6 +25,13 @@ const functional = (input: string, output: string): CodeTest => ({ input, output
 /** Short limits so the bad cases finish quickly. */
 const fast: RunPythonTestsOptions = { timeoutMs: 1500, startupGraceMs: 1500 };
 
+/** Polls `check` every 50 ms until it returns true or `ms` pass; returns its last answer (slow CI machines vary). */
+async function eventually(check: () => boolean, ms: number): Promise<boolean> {
+  const until = performance.now() + ms;
+  while (!check() && performance.now() < until) await new Promise((res) => setTimeout(res, 50));
+  return check();
+}
+
 /** Host processes whose command line contains `token` (the sandbox's processes are visible from the host). */
 function processesWith(token: string): string[] {
   const found: string[] = [];
@@ -203,14 +210,13 @@ describe('runPythonTests: containment', () => {
     const program = `import subprocess\nsubprocess.Popen(['sh', '-c', 'sleep 1000; : ${t}'])\nwhile True:\n    pass`;
     const started = performance.now();
     const running = runPythonTests(program, [stdin('', '')], fast);
-    await new Promise((res) => setTimeout(res, 1000));
-    // While it runs, the check below does see the sandbox's processes (as root: by uid; always: by token).
+    // While it runs, the checks below do see the sandbox's processes (always by token; as root also by uid).
+    expect(await eventually(() => processesWith(t).length >= 1, 2_500)).toBe(true);
     if (process.getuid?.() === 0) expect(sandboxProcesses().length).toBeGreaterThanOrEqual(2);
-    expect(processesWith(t).length).toBeGreaterThanOrEqual(1);
     const r = await running;
     expect(r.results[0]?.status).toBe('timeout');
     expect(performance.now() - started).toBeLessThan(8_000);
-    await new Promise((res) => setTimeout(res, 200));
+    await eventually(() => processesWith(t).length === 0 && sandboxProcesses().length === 0, 2_000);
     expect(processesWith(t)).toEqual([]);
     expect(sandboxProcesses()).toEqual([]);
   });
@@ -231,7 +237,7 @@ describe('runPythonTests: containment', () => {
     expect(r.passed).toBe(false);
     expect(['timeout', 'runtime-error']).toContain(r.results[0]?.status);
     expect(performance.now() - started).toBeLessThan(10_000);
-    await new Promise((res) => setTimeout(res, 200));
+    await eventually(() => sandboxProcesses().length === 0, 2_000);
     expect(sandboxProcesses()).toEqual([]);
     // The machine still runs sandboxes normally.
     const ok = await runPythonTests('print(42)', [stdin('', '42')]);

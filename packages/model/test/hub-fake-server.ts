@@ -280,8 +280,10 @@ export class FakeHub {
     const drop = this.dropAfter.get(f.path);
     if (drop && drop.times > 0 && drop.bytes <= end - start) {
       drop.times--;
+      // The grace before the cut lets the client drain the socket: when the connection fails, the client's body
+      // stream discards chunks it had queued but not yet handed out, so under load an attempt may keep fewer bytes.
       res.write(body.subarray(start, start + drop.bytes), () => {
-        setTimeout(() => res.socket?.destroy(), 20);
+        setTimeout(() => res.socket?.destroy(), 250);
       });
       return;
     }
