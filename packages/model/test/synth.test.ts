@@ -28,10 +28,7 @@ let fp8: Checkpoint;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'qb-synth-'));
-  const started = performance.now();
   await writeSyntheticCheckpoints({ preset: 'tiny', outDir: root, seed: SEED });
-  // "Seconds to make": generous for a loaded 2-core CI machine, but catches an accidental slow path.
-  expect(performance.now() - started).toBeLessThan(60_000);
   bf16 = await openCheckpoint(join(root, 'bf16'));
   fp8 = await openCheckpoint(join(root, 'fp8'));
 });

@@ -236,17 +236,6 @@ describe('samplingDistribution at vocab size 151,936', () => {
       expectSameDistribution(asMap(logits, p, previous), reference(logits, p, previous));
     }
   });
-
-  it('is fast with top-k = 20', () => {
-    const p = params({ topK: 20, topP: 0.95, temperature: 0.6, presencePenalty: 1.5 });
-    const draw = createRng(5);
-    sampleToken(logits, p, draw, previous); // warm-up
-    const n = 50;
-    const start = performance.now();
-    for (let i = 0; i < n; i++) sampleToken(logits, p, draw, previous);
-    const perToken = (performance.now() - start) / n;
-    expect(perToken).toBeLessThan(20); // a few ms in practice; generous for slow CI machines
-  });
 });
 
 describe('sampleToken', () => {
