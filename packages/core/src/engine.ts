@@ -241,9 +241,12 @@ export function microbenchmarkSelected(name: string, options: Pick<Microbenchmar
   return !options.only || options.only.length === 0 || options.only.some((filter) => name.includes(filter));
 }
 
-/** How many times one timed sample runs the kernel named `name`: SLOWED_KERNEL_FACTOR when a test slows it, else 1. */
-export function microbenchmarkWorkFactor(name: string, options: Pick<MicrobenchmarkOptions, 'slowedKernels'>): number {
-  return options.slowedKernels?.some((filter) => name.includes(filter)) ? SLOWED_KERNEL_FACTOR : 1;
+/** The kernel named `name` as one timed sample runs it: `run`, or `run` SLOWED_KERNEL_FACTOR times when a test slows it. */
+export function microbenchmarkWorkload(name: string, run: () => void, options: Pick<MicrobenchmarkOptions, 'slowedKernels'>): () => void {
+  if (!options.slowedKernels?.some((filter) => name.includes(filter))) return run;
+  return () => {
+    for (let i = 0; i < SLOWED_KERNEL_FACTOR; i++) run();
+  };
 }
 
 /** One kernel's timed samples; statistics (median, spread, GB/s, FLOP/s, fraction of the ceiling) are the caller's. */

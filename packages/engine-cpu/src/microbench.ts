@@ -15,7 +15,7 @@ import {
   MICROBENCHMARK_GEMM_ROWS,
   microbenchmarkContexts,
   microbenchmarkSelected,
-  microbenchmarkWorkFactor,
+  microbenchmarkWorkload,
   type KernelSource,
   type MicrobenchmarkOptions,
   type MicrobenchmarkRow,
@@ -103,15 +103,6 @@ function timePaired(run: () => void, repeats: number, probe: () => void): Pick<M
   return { samplesMs, referenceSamplesMs };
 }
 
-/** The kernel as one timed sample runs it: several times over for a test's slowed kernel. */
-function sampled(name: string, run: () => void, options: MicrobenchmarkOptions): () => void {
-  const factor = microbenchmarkWorkFactor(name, options);
-  if (factor === 1) return run;
-  return () => {
-    for (let i = 0; i < factor; i++) run();
-  };
-}
-
 export async function cpuMicrobenchmarks(options: MicrobenchmarkOptions = {}): Promise<MicrobenchmarkRow[]> {
   const shapes = options.shapes ?? QWEN3_4B_SHAPES;
   const repeats = options.repeats ?? 5;
@@ -125,7 +116,7 @@ export async function cpuMicrobenchmarks(options: MicrobenchmarkOptions = {}): P
   options.onProgress?.('cpu kernels: copy bandwidth');
   const copy = (): void => copyTarget.set(copySource);
   rows.push({ name: 'copy 64MiB', kernel: 'bf16', reference: true, samplesMs: time(copy, Math.max(repeats, 5)), bytes: 2 * copyFloats * 4, flops: 0 });
-  const timed = (name: string, kernel: () => void, count = repeats) => timePaired(sampled(name, kernel, options), count, copy);
+  const timed = (name: string, kernel: () => void, count = repeats) => timePaired(microbenchmarkWorkload(name, kernel, options), count, copy);
 
   const projections = layerProjections(shapes);
   const widest = Math.max(...projections.map(([, , inDim]) => inDim));

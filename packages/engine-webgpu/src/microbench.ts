@@ -15,7 +15,7 @@ import {
   MICROBENCHMARK_GEMM_ROWS,
   microbenchmarkContexts,
   microbenchmarkSelected,
-  microbenchmarkWorkFactor,
+  microbenchmarkWorkload,
   type MicrobenchmarkOptions,
   type MicrobenchmarkRow,
   QWEN3_4B_SHAPES,
@@ -54,10 +54,10 @@ export async function webgpuMicrobenchmarks(context: GpuContext, options: Microb
   };
   // tinybench: one warm-up call (it compiles the pipeline), then `repeats` timed (record, submit, wait) calls.
   const time = async (name: string, record: () => void): Promise<number[]> => {
-    const factor = microbenchmarkWorkFactor(name, options);
+    const recordSample = microbenchmarkWorkload(name, record, options);
     const bench = new Bench({ iterations: repeats, time: 0, warmupIterations: 1, warmupTime: 0, retainSamples: true });
     bench.add(name, async () => {
-      for (let i = 0; i < factor; i++) record();
+      recordSample();
       await runner.finish();
     });
     await bench.run();
