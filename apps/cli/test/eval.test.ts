@@ -34,7 +34,7 @@ describe('pnpm eval', () => {
     expect(noFp8.stderr).toContain('--fp8-model: required');
   });
 
-  it('runs the fixtures offline on the synthetic model, says so, and resumes', { timeout: 600_000 }, async () => {
+  it('runs the fixtures offline on the synthetic model, says so, and resumes', async () => {
     const out = join(root, 'run');
     const args = ['--fixtures', '--task', 'gsm8k', '--limit', '2', '--max-new-tokens', '2', '--kernels', 'bf16', '--thinking', 'off', '--resamples', '200', '--out', out];
     const run = await evalCli(...args);

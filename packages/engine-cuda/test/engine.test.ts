@@ -17,7 +17,6 @@ if (cuda.available) {
     createEngine: () => createCudaEngine({ prefillChunk: 8 }),
     checkpoints: () => ensureSyntheticCheckpoints({ preset: 'tiny', seed: 1, cacheDir: join(tmpdir(), 'quantbench-test-checkpoints') }),
     tolerance: 2e-3,
-    testTimeoutMs: 300_000,
   });
 } else {
   describe.skip(`cuda engine: the Engine contract (${cudaSuiteLabel})`, () => {

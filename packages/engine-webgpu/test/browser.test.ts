@@ -20,7 +20,7 @@ let bf16Dir: string;
 beforeAll(async () => {
   ({ bf16Dir } = await ensureSyntheticCheckpoints({ preset: 'tiny', seed: 1, cacheDir: join(tmpdir(), 'quantbench-test-checkpoints') }));
   harness = await startBrowserHarness({ '/models/bf16': bf16Dir });
-}, 90_000);
+});
 
 afterAll(async () => {
   await harness?.close();
@@ -45,7 +45,7 @@ describe('WebGPU engine in Chromium', () => {
     expect(probe.promptIds).toEqual([...tokenizer.encodeChat(request.messages, { thinking: false })]);
     expect(harness.server.requests.some((r) => /^GET \/models\/bf16\/model\.safetensors bytes=\d+-\d+$/.test(r))).toBe(true);
     expect(harness.errors).toEqual([]);
-  }, 60_000);
+  });
 
   it(`generates the same ${TOKENS} greedy tokens as the engine in Node`, async () => {
     const modelUrl = `${harness.server.origin}/models/bf16`;
@@ -75,5 +75,5 @@ describe('WebGPU engine in Chromium', () => {
     expect(inBrowser.text).toBe(inNode.text);
     expect(inBrowser.finishReason).toBe(inNode.finishReason);
     expect(harness.errors).toEqual([]);
-  }, 150_000);
+  });
 });

@@ -10,5 +10,4 @@ describeEngineContract('webgpu', {
   createEngine: () => createWebGpuEngine({ prefillChunk: 8 }),
   checkpoints: () => ensureSyntheticCheckpoints({ preset: 'tiny', seed: 1, cacheDir: join(tmpdir(), 'quantbench-test-checkpoints') }),
   tolerance: 2e-3,
-  testTimeoutMs: 600_000,
 });

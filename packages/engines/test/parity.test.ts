@@ -95,7 +95,7 @@ describe.each(others)('$name engine parity with the cpu engine', (status) => {
         await reference.dispose();
         await test.dispose();
       }
-    }, 900_000);
+    });
   }
 });
 

@@ -83,7 +83,7 @@ function wrongAnswer(task: TaskName, problem: Problem, thinking: ThinkingMode): 
 }
 
 describe('runner scoring path with a scripted LoadedModel (test double: fixed completions)', () => {
-  it('scores right and wrong answers, avg@n, pass@k, Δ vs BF16 with the sign test, and thinking on − off', { timeout: 120_000 }, async () => {
+  it('scores right and wrong answers, avg@n, pass@k, Δ vs BF16 with the sign test, and thinking on − off', async () => {
     const tasks = new Map<TaskName, Problem[]>();
     for (const task of ['gsm8k', 'gpqa-diamond'] as const) tasks.set(task, (await loadTask(task, { fixtures: true })).problems);
     const byUserMessage = new Map<string, { task: TaskName; problem: Problem; index: number }>();
@@ -148,7 +148,7 @@ describe('runner scoring path with a scripted LoadedModel (test double: fixed co
     expect(run.summary).not.toContain('SYNTHETIC');
   });
 
-  it('LiveCodeBench: the extracted program runs in the sandbox and each test status is recorded', { timeout: 300_000 }, async (context) => {
+  it('LiveCodeBench: the extracted program runs in the sandbox and each test status is recorded', async (context) => {
     const sandbox = await detectSandbox().catch((error: unknown) => error);
     if (sandbox instanceof Error) context.skip(`no sandbox here: ${sandbox.message}`);
     const problems = (await loadTask('livecodebench', { fixtures: true })).problems;

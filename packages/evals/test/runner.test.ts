@@ -50,7 +50,7 @@ describe('runEval on fixtures, CPU engine, tiny synthetic model', () => {
   let first: EvalRun;
   let firstRecords: Map<string, SampleRecord>;
 
-  it('writes one JSONL per cell, tidy rows, env.json and a summary that says the model is synthetic', { timeout: 600_000 }, async () => {
+  it('writes one JSONL per cell, tidy rows, env.json and a summary that says the model is synthetic', async () => {
     const counter = newCounter();
     first = await runEval({ plan: PLAN, models, engine: countingEngine(engine, counter), kit: defaultTaskKit(), outDir: out() });
     // 2 tasks × 2 kernels × 2 thinking modes × 2 problems × 1 sample, each model loaded once.
@@ -94,7 +94,7 @@ describe('runEval on fixtures, CPU engine, tiny synthetic model', () => {
     expect(await readFile(join(out(), 'summary.md'), 'utf8')).toContain('SYNTHETIC');
   });
 
-  it('resumes: a finished run generates nothing and loads no model', { timeout: 300_000 }, async () => {
+  it('resumes: a finished run generates nothing and loads no model', async () => {
     const counter = newCounter();
     const again = await runEval({ plan: PLAN, models, engine: countingEngine(engine, counter), kit: defaultTaskKit(), outDir: out() });
     expect(counter).toMatchObject({ loads: 0, requests: 0 });
@@ -102,7 +102,7 @@ describe('runEval on fixtures, CPU engine, tiny synthetic model', () => {
     expect(again.rows.map((r) => [r.metric, r.value])).toEqual(first.rows.map((r) => [r.metric, r.value]));
   });
 
-  it('after a kill mid-run (a torn last line, a lost line) regenerates only the missing samples, reproducibly', { timeout: 600_000 }, async () => {
+  it('after a kill mid-run (a torn last line, a lost line) regenerates only the missing samples, reproducibly', async () => {
     const torn = first.cells.find((c) => c.task === 'gsm8k' && c.kernel === 'w8a8' && c.thinking === 'on')!.file;
     const lost = first.cells.find((c) => c.task === 'gpqa-diamond' && c.kernel === 'w8a8' && c.thinking === 'off')!.file;
     const [tornFirst, tornSecond] = await lines(torn);
@@ -133,7 +133,7 @@ describe('runEval on fixtures, CPU engine, tiny synthetic model', () => {
     expect(resumed.rows.map((r) => [r.metric, r.n])).toEqual(first.rows.map((r) => [r.metric, r.n]));
   });
 
-  it('a changed prompt (here --max-new-tokens) is an error explaining why, before any model loads', { timeout: 300_000 }, async () => {
+  it('a changed prompt (here --max-new-tokens) is an error explaining why, before any model loads', async () => {
     const counter: Counter = newCounter();
     await expect(runEval({ plan: { ...PLAN, maxNewTokens: 5 }, models, engine: countingEngine(engine, counter), kit: defaultTaskKit(), outDir: out() })).rejects.toThrow(
       /prompt hash .* but the prompt now hashes to .*max new tokens 3 then, 5 now.*Rerun with the original options, or with a new --out/s,

@@ -3,6 +3,7 @@
  * machine without bwrap/python3 fails loudly (scripts/setup.sh installs bubblewrap when run as root).
  */
 
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -25,9 +26,13 @@ const functional = (input: string, output: string): CodeTest => ({ input, output
 /** Short limits so the bad cases finish quickly. */
 const fast: RunPythonTestsOptions = { timeoutMs: 1500, startupGraceMs: 1500 };
 
-/** Polls `check` every 50 ms until it returns true or `ms` pass; returns its last answer (slow CI machines vary). */
-async function eventually(check: () => boolean, ms: number): Promise<boolean> {
-  const until = performance.now() + ms;
+/**
+ * Polls `check` every 50 ms until it holds; returns false only if it still does not after HANG_GUARD_MS, a guard
+ * against a hang (processes that never go away), not a speed bound: a busy machine reaps in well under that.
+ */
+const HANG_GUARD_MS = 300_000;
+async function eventually(check: () => boolean): Promise<boolean> {
+  const until = performance.now() + HANG_GUARD_MS;
   while (!check() && performance.now() < until) await new Promise((res) => setTimeout(res, 50));
   return check();
 }
@@ -205,39 +210,51 @@ describe('runPythonTests: failures are scored, never thrown', () => {
 });
 
 describe('runPythonTests: containment', () => {
+  it('sees processes the way the checks below do: a host process by its token, a sandbox by its uid', async () => {
+    const t = token();
+    const host = spawn('sh', ['-c', `sleep 1000; : ${t}`], { stdio: 'ignore' });
+    try {
+      expect(await eventually(() => processesWith(t).length >= 1)).toBe(true);
+    } finally {
+      host.kill('SIGKILL');
+    }
+    if (process.getuid?.() !== 0) return;
+    const r = await runPythonTests('import os, sys\nprint(os.getuid(), file=sys.stderr)', [stdin('', 'never')]);
+    const uid = Number(r.results[0]?.stderr.trim());
+    const pool = defaultSandboxPool();
+    expect(uid).toBeGreaterThanOrEqual(pool.firstUid);
+    expect(uid).toBeLessThan(pool.firstUid + pool.size);
+  });
+
   it('an infinite loop times out and its whole process tree is gone afterwards', async () => {
     const t = token();
-    const program = `import subprocess\nsubprocess.Popen(['sh', '-c', 'sleep 1000; : ${t}'])\nwhile True:\n    pass`;
-    const started = performance.now();
-    const running = runPythonTests(program, [stdin('', '')], fast);
-    // While it runs, the checks below do see the sandbox's processes (always by token; as root also by uid).
-    expect(await eventually(() => processesWith(t).length >= 1, 2_500)).toBe(true);
-    if (process.getuid?.() === 0) expect(sandboxProcesses().length).toBeGreaterThanOrEqual(2);
-    const r = await running;
+    const program = `import subprocess, sys\nsubprocess.Popen(['sh', '-c', 'sleep 1000; : ${t}'])\nprint('spawned', file=sys.stderr, flush=True)\nwhile True:\n    pass`;
+    const r = await runPythonTests(program, [stdin('', '')], fast);
     expect(r.results[0]?.status).toBe('timeout');
-    expect(performance.now() - started).toBeLessThan(8_000);
-    await eventually(() => processesWith(t).length === 0 && sandboxProcesses().length === 0, 2_000);
+    // The child was there before the kill, so "none left" is not vacuous.
+    expect(r.results[0]?.stderr).toContain('spawned');
+    expect(await eventually(() => processesWith(t).length === 0 && sandboxProcesses().length === 0)).toBe(true);
     expect(processesWith(t)).toEqual([]);
     expect(sandboxProcesses()).toEqual([]);
   });
 
-  it('a fork bomb is contained, fails, finishes in seconds, and leaves nothing behind', async () => {
+  it('a fork bomb is contained, fails, and leaves nothing behind', async () => {
     const t = token();
     const program = [
-      'import os, time',
+      'import os, sys, time',
       `marker = '${t}'`,
+      "print('forking', file=sys.stderr, flush=True)",
       'while True:',
       '    try:',
       '        os.fork()',
       '    except OSError:',
       '        time.sleep(0.01)',
     ].join('\n');
-    const started = performance.now();
     const r = await runPythonTests(program, [stdin('', 'never')], fast);
     expect(r.passed).toBe(false);
     expect(['timeout', 'runtime-error']).toContain(r.results[0]?.status);
-    expect(performance.now() - started).toBeLessThan(10_000);
-    await eventually(() => sandboxProcesses().length === 0, 2_000);
+    expect(r.results[0]?.stderr).toContain('forking');
+    expect(await eventually(() => sandboxProcesses().length === 0)).toBe(true);
     expect(sandboxProcesses()).toEqual([]);
     // The machine still runs sandboxes normally.
     const ok = await runPythonTests('print(42)', [stdin('', '42')]);

@@ -90,8 +90,12 @@ export function defaultRepos(): FakeRepo[] {
 
 export class FakeHub {
   readonly requests: RecordedRequest[] = [];
-  /** path → drop the connection after sending `bytes` bytes of a response body, `times` times. */
-  readonly dropAfter = new Map<string, { bytes: number; times: number }>();
+  /**
+   * path → drop the connection after sending `bytes` bytes of a response body, `times` times; the cut waits until
+   * `kept(end)` says the client has the body up to byte `end` (e.g. its partial file has that size), so what an
+   * attempt keeps does not depend on how fast the client reads.
+   */
+  readonly dropAfter = new Map<string, { bytes: number; times: number; kept: (end: number) => boolean }>();
   /** paths served with corrupt bytes (same length). */
   readonly corrupt = new Set<string>();
   private server: Server | undefined;
@@ -280,10 +284,11 @@ export class FakeHub {
     const drop = this.dropAfter.get(f.path);
     if (drop && drop.times > 0 && drop.bytes <= end - start) {
       drop.times--;
-      // The grace before the cut lets the client drain the socket: when the connection fails, the client's body
-      // stream discards chunks it had queued but not yet handed out, so under load an attempt may keep fewer bytes.
+      // When a connection fails the client's body stream discards chunks it had queued but not handed out, so the
+      // cut waits until the client holds what was sent.
       res.write(body.subarray(start, start + drop.bytes), () => {
-        setTimeout(() => res.socket?.destroy(), 250);
+        const cutWhenKept = (): void => void (drop.kept(start + drop.bytes) ? res.socket?.destroy() : setTimeout(cutWhenKept, 10));
+        cutWhenKept();
       });
       return;
     }

@@ -78,9 +78,11 @@ export async function startBrowserHarness(models: Readonly<Record<string, string
   const server = await startFileServer({ dirs: { ...models, '/app': outDir }, files: { '/index.html': INDEX_HTML } });
   const cleanup: (() => Promise<void>)[] = [() => server.close(), () => rm(outDir, { recursive: true, force: true })];
   try {
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    // No wall-clock limits (launch, navigation, waits): on a busy machine they would fail a correct engine.
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 0 });
     cleanup.unshift(() => browser.close());
     const page = await browser.newPage();
+    page.setDefaultTimeout(0);
     const errors: string[] = [];
     page.on('console', (message) => {
       const line = `[chromium console.${message.type()}] ${message.text()}`;
@@ -99,7 +101,7 @@ export async function startBrowserHarness(models: Readonly<Record<string, string
       process.stderr.write(`${line}\n`);
     });
     await page.goto(`${server.origin}/index.html`);
-    await page.waitForFunction(() => window.quantbench !== undefined, undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => window.quantbench !== undefined);
     return {
       server,
       browser,
