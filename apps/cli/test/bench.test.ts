@@ -1,22 +1,12 @@
 /**
- * The bench matrix and the gate for real, on the CPU engine and the tiny checkpoint, kept small: two kernel
- * modes, three repeats, the k_proj kernels only. A registered engine that cannot run is listed, not crashed on.
+ * The bench matrix for real, on the CPU engine and the tiny checkpoint, kept small: two kernel modes, three
+ * repeats, the k_proj kernels only. A registered engine that cannot run is listed, not crashed on.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type BenchResult,
-  compareWithBaseline,
-  formatBenchTables,
-  formatGateReport,
-  loadRun,
-  makeBaseline,
-  runBench,
-  writeBaseline,
-  type EngineRegistry,
-} from '@quantbench/bench';
+import { type BenchResult, type EngineRegistry, formatBenchTables, runBench } from '@quantbench/bench';
 import { parseResultsFile } from '@quantbench/core';
 import { loadEngine } from '@quantbench/engines';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,7 +43,7 @@ beforeAll(async () => {
     promptsFile: PROMPTS,
     name: 'bench',
   });
-}, 300_000);
+});
 
 afterAll(async () => {
   await rm(reports, { recursive: true, force: true });
@@ -68,7 +58,6 @@ describe('pnpm bench', () => {
       expect(metrics, metric).toContain(metric);
     }
     expect(results.rows.some((row) => row.task === 'tiny/decode-b4')).toBe(true);
-    expect(results.rows.some((row) => row.task === 'calibration/cpu-probe')).toBe(true);
     expect(new Set(results.rows.filter((row) => row.task.startsWith('thinking/')).map((row) => row.thinking))).toEqual(new Set(['on', 'off']));
     const csv = await readFile(join(first.report.dir, 'results.csv'), 'utf8');
     expect(csv.trim().split('\n')).toHaveLength(results.rows.length + 1);
@@ -88,39 +77,7 @@ describe('pnpm bench', () => {
     expect(text).toContain('warp-drive: no warp drive on this machine');
   });
 
-  it('passes the gate against a baseline made from itself', () => {
-    const run = { dir: first.report.dir, runId: first.report.runId, rows: first.rows, env: {} };
-    const report = compareWithBaseline(run, makeBaseline([run]));
-    expect(report.passed, formatGateReport(report)).toBe(true);
-  });
-
-  it('fails the gate when a kernel is swapped for a variant doing redundant work', async () => {
-    // The baseline is a run made just before, so both see the same machine load; 15 repeats keep the medians'
-    // intervals narrow even while other test suites load both cores (with 5, CI saw tolerances above 100%).
-    const microbench = (name: string, slowedKernels?: string[]) =>
-      runBench({ registry, sections: ['microbench'], repeats: 15, microbenchOnly: ['gemv-b1 k_proj'], ...(slowedKernels ? { slowedKernels } : {}), reportsDir: reports, promptsFile: PROMPTS, name });
-    const normal = await microbench('normal');
-    const slowed = await microbench('slowed', ['gemv-b1 k_proj 1024x2560 bf16']);
-    const baseline = makeBaseline([await loadRun(normal.report.dir)]);
-    const report = compareWithBaseline(await loadRun(slowed.report.dir), baseline);
-    const check = report.checks.find((c) => c.figure.task === 'kernel/gemv-b1 k_proj 1024x2560 bf16');
-    expect(check?.status, formatGateReport(report, { verbose: true })).toBe('fail');
-    expect(report.passed).toBe(false);
-    expect(formatGateReport(report)).toContain('gate: FAIL');
-  }, 300_000); // two engine start-ups and benchmark runs: 80 s here with another suite loading both cores, more in CI
-
-  it('the CLI: gate --update-baseline, then gate passes; bad options exit 2 naming them', async () => {
-    const baseline = join(reports, 'baseline');
-    const update = await quantbench('gate', '--run', first.report.dir, '--baseline', baseline, '--update-baseline');
-    expect(update.code, update.stderr).toBe(0);
-    const gate = await quantbench('gate', '--run', first.report.dir, '--baseline', baseline);
-    expect(gate.code, gate.stdout + gate.stderr).toBe(0);
-    expect(gate.stdout).toContain('gate: PASS');
-    expect(gate.stdout).toContain('kernel sources: unchanged since the baseline');
-
-    const missing = await quantbench('gate', '--run', join(reports, 'nope'));
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('results.json');
+  it('the CLI: bad options exit 2 naming them', async () => {
     const badRepeats = await quantbench('bench', '--repeats', '1', '--engines', 'cpu,warp');
     expect(badRepeats.code).toBe(2);
     expect(badRepeats.stderr).toContain('--repeats');
@@ -128,5 +85,5 @@ describe('pnpm bench', () => {
     const unknown = await quantbench('bench', '--fast');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("Unknown option '--fast'");
-  }, 120_000);
+  });
 });

@@ -53,12 +53,15 @@ function figure(scenario: SpeedFigure['scenario'], rows: number, latency: Statis
 }
 
 /** Deterministic token ids spread over the ordinary vocabulary (the speed does not depend on them). */
-function tokens(count: number, salt: number): Int32Array {
+export function speedTokens(count: number, salt: number): Int32Array {
   return Int32Array.from({ length: count }, (_, i) => 1000 + ((i * 7919 + salt * 104729) % 100_000));
 }
 
+/** Tokens each sequence holds before the timed decode steps. */
+export const DECODE_CONTEXT = 16;
+
 async function timeDecode(logits: LogitsModel, batch: number, iterations: number, warmupIterations: number): Promise<SpeedFigure> {
-  for (let sequence = 0; sequence < batch; sequence++) await logits.prefill(sequence, tokens(16, sequence), 'none');
+  for (let sequence = 0; sequence < batch; sequence++) await logits.prefill(sequence, speedTokens(DECODE_CONTEXT, sequence), 'none');
   const step = Array.from({ length: batch }, (_, sequence) => ({ sequence, token: 1000 + sequence }));
   const bench = new Bench({ iterations, time: 0, warmupIterations, warmupTime: 0, retainSamples: true });
   bench.add(`decode-b${batch}`, async () => {
@@ -80,7 +83,7 @@ function latencyOf(bench: Bench): Statistics {
 export async function measureSpeed(model: LoadedModel, options: SpeedOptions): Promise<{ figures: SpeedFigure[]; peakBytes: number; weightBytes: number }> {
   const logits = model.logits;
   if (!logits) throw new Error('measureSpeed needs an engine that exposes logits');
-  const prompt = tokens(options.prefillTokens, 0);
+  const prompt = speedTokens(options.prefillTokens, 0);
   options.onScenario?.(`prefill ${options.prefillTokens}`);
   const prefill = new Bench({ iterations: options.prefillIterations ?? 5, time: 0, warmupIterations: options.warmupIterations ?? 2, warmupTime: 0, retainSamples: true });
   prefill.add(`prefill-${options.prefillTokens}`, async () => {

@@ -12,7 +12,6 @@ export {
   writeResultsFiles,
 } from './report.js';
 export { measureSpeed, type SpeedFigure, type SpeedOptions } from './engine-speed.js';
-export { CalibrationProbe } from './calibration.js';
 export { libraryVersions, nvidiaGpus } from './environment.js';
 export { summarize, type SampleSummary } from './sample-stats.js';
 export {
@@ -29,28 +28,13 @@ export {
   type EngineRegistry,
 } from './run-bench.js';
 export { formatBenchTables } from './table.js';
-export {
-  BASELINE_SCHEMA_VERSION,
-  BaselineSchema,
-  compareWithBaseline,
-  DEFAULT_GATE_RULE,
-  describeGateRule,
-  formatGateReport,
-  gateFigures,
-  latestRun,
-  loadRun,
-  makeBaseline,
-  readBaseline,
-  writeBaseline,
-  type Baseline,
-  type BaselineFigure,
-  type CheckStatus,
-  type FigureGroup,
-  type GateCheck,
-  type GateFigure,
-  type GateReport,
-  type GateRule,
-  type KernelChange,
-  type LoadedRun,
-} from './gate.js';
 export { writeReportIndex } from './site-index.js';
+export { serveGateWorker, type GateWorkerOptions } from './gate/worker.js';
+export { runAbGate, type AbGateOptions, type AbGateReport, type FigureOutcome } from './gate/ab-gate.js';
+export { formatAbGateReport } from './gate/format.js';
+export { gateRows, writeGateRun } from './gate/gate-results.js';
+export { readPointer, readRemovedFigures, writePointer, type BaselinePointer } from './gate/pointer.js';
+export { resolveCommit } from './gate/base-tree.js';
+export { accuracyVerdict, DEFAULT_GATE_RULE, describeGateRule, floorOf, type GateRule, speedVerdict } from './gate/rule.js';
+export { pairedRatioInterval, type PairedSamples, type RatioInterval } from './gate/paired-ratio.js';
+export { planGate, type GatePlan, type UnchangedPolicy } from './gate/plan.js';

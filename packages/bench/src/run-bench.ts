@@ -17,12 +17,13 @@ import {
   type KernelSource,
   type LogitComparisonSummary,
   mean,
+  type KernelSlowdown,
   type MicrobenchmarkRow,
   type ResultRow,
+  runMicrobenchmarks,
   weightFormatOf,
 } from '@quantbench/core';
 import { ensureSyntheticCheckpoints, loadTokenizer } from '@quantbench/model';
-import { CalibrationProbe } from './calibration.js';
 import { captureLogits, compareCapturedLogits } from './compare.js';
 import { measureSpeed } from './engine-speed.js';
 import { libraryVersions, nvidiaGpus } from './environment.js';
@@ -71,8 +72,8 @@ export interface BenchOptions {
   readonly name?: string;
   /** Tests: only these microbenchmarks (substring match). */
   readonly microbenchOnly?: readonly string[];
-  /** Tests only: kernels swapped for a variant doing redundant work (see MicrobenchmarkOptions.slowedKernels). */
-  readonly slowedKernels?: readonly string[];
+  /** Tests only: kernel cases made slower (see KernelSlowdown). */
+  readonly slowdowns?: readonly KernelSlowdown[];
   readonly onProgress?: (message: string) => void;
 }
 
@@ -189,9 +190,6 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   };
   const skipped: string[] = [];
 
-  const calibration = new CalibrationProbe();
-  calibration.measure(5);
-
   const tokenizer = await loadTokenizer(model.bf16Dir);
   const prompts = await readPromptFile(options.promptsFile);
   const fullSequences = prompts.map((text) => Int32Array.from(tokenizer.encode(text)));
@@ -209,19 +207,21 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     profiles[name] = profile;
     kernelSources[name] = (await probe.kernelSources?.()) ?? [];
     const base = { runId: report.runId, commit, engine: name, device: capabilities.device, seed: null } as const;
-    calibration.measure(3);
 
     if (sections.has('microbench')) {
       if (probe.microbenchmarks) {
         progress(`${name}: kernel microbenchmarks`);
-        const micro = await probe.microbenchmarks({
-          repeats: profile.microbenchRepeats,
-          quick,
-          ...(options.microbenchOnly ? { only: options.microbenchOnly } : {}),
-          ...(options.slowedKernels ? { slowedKernels: options.slowedKernels } : {}),
-          onProgress: progress,
-        });
-        await add(microbenchRows(micro, { ...base, thinking: 'n/a' }));
+        const suite = await probe.microbenchmarks({ quick, ...(options.slowdowns ? { slowdowns: options.slowdowns } : {}) });
+        try {
+          const micro = await runMicrobenchmarks(suite, {
+            repeats: profile.microbenchRepeats,
+            ...(options.microbenchOnly ? { only: options.microbenchOnly } : {}),
+            onProgress: (message) => progress(`${name} ${message}`),
+          });
+          await add(microbenchRows(micro, { ...base, thinking: 'n/a' }));
+        } finally {
+          await suite.dispose();
+        }
       } else {
         skipped.push(`${name} kernel microbenchmarks: the engine has none`);
       }
@@ -314,26 +314,6 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     }
   }
 
-  const probe = calibration.summary();
-  await add([
-    {
-      runId: report.runId,
-      commit,
-      engine: 'host',
-      device: environment.machine.cpu,
-      format: 'bf16',
-      kernel: 'bf16',
-      thinking: 'n/a',
-      task: 'calibration/cpu-probe',
-      metric: 'median_ms',
-      value: probe.median,
-      unit: 'ms',
-      n: probe.n,
-      ciLow: probe.low,
-      ciHigh: probe.high,
-      seed: null,
-    },
-  ]);
   return { report, rows, unavailable, skipped, elapsedMs: performance.now() - started };
 }
 

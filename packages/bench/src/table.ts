@@ -23,7 +23,7 @@ function plusMinus(row: ResultRow): string {
 
 export function formatBenchTables(rows: readonly ResultRow[], unavailable: readonly { name: string; reason: string }[] = []): string {
   const sections: string[] = [];
-  const engines = [...new Set(rows.map((row) => row.engine).filter((engine) => engine !== 'host'))];
+  const engines = [...new Set(rows.map((row) => row.engine))];
 
   // Speed, llama-bench style.
   const speed: string[][] = [];

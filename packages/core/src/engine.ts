@@ -6,6 +6,7 @@
  * - `LogitsModel`: a KV-cached forward pass over a batch of sequences (prefill, batched decode, logits).
  *   Local engines (CPU, WebGPU, CUDA) have it; `generate` on them is `generateWithModel` from this package.
  */
+import type { MicrobenchmarkSuite, MicrobenchmarkSuiteOptions } from './microbench/cases.js';
 import type { SamplingParams } from './sampling/params.js';
 
 /** How the weights are stored on disk. */
@@ -168,10 +169,19 @@ export interface Engine {
   capabilities(): Promise<EngineCapabilities>;
   load(options: LoadOptions): Promise<LoadedModel>;
   dispose(): Promise<void>;
-  /** Optional: the engine's kernel source files with their sha256, recorded with every benchmark run. */
+  /** Optional: the engine's kernel source files with their hashes, recorded with every benchmark run. */
   kernelSources?(): Promise<KernelSource[]>;
-  /** Optional: kernel microbenchmarks at a model's real shapes, with a bandwidth-ceiling probe run beside them. */
-  microbenchmarks?(options?: MicrobenchmarkOptions): Promise<MicrobenchmarkRow[]>;
+  /**
+   * Optional: the sha256 of everything the engine runs (its code with all it imports, its kernels, its native
+   * sources; core/node's `sourceClosure`). Where two source trees agree on it, the engine cannot differ between
+   * them but by noise.
+   */
+  sourceClosure?(): Promise<string>;
+  /**
+   * Optional: kernel microbenchmark cases at a model's real shapes, the bandwidth-ceiling probe among them. The
+   * engine only prepares and runs a case; timing, warm-up and statistics are `runMicrobenchmarks`' (or the gate's).
+   */
+  microbenchmarks?(options?: MicrobenchmarkSuiteOptions): Promise<MicrobenchmarkSuite>;
 }
 
 /** One kernel source file: what a benchmark result ran, so a changed figure can be traced to a changed kernel. */
@@ -182,94 +192,11 @@ export interface KernelSource {
   readonly file: string;
   /** sha256 of the file's bytes, hex. */
   readonly sha256: string;
-}
-
-/** The layer shapes kernel microbenchmarks run at (a Qwen3 config has them all). */
-export interface MicrobenchmarkShapes {
-  readonly hiddenSize: number;
-  readonly intermediateSize: number;
-  readonly numHeads: number;
-  readonly numKvHeads: number;
-  readonly headDim: number;
-  readonly vocabSize: number;
-}
-
-/** Qwen3-4B's layer shapes, the default for kernel microbenchmarks. */
-export const QWEN3_4B_SHAPES: MicrobenchmarkShapes = { hiddenSize: 2560, intermediateSize: 9728, numHeads: 32, numKvHeads: 8, headDim: 128, vocabSize: 151_936 };
-
-/** A layer's linear projections at these shapes, as [name, outDim, inDim] (HF Linear layout). */
-export function layerProjections(shapes: MicrobenchmarkShapes): [string, number, number][] {
-  const qDim = shapes.numHeads * shapes.headDim;
-  return [
-    ['q_proj', qDim, shapes.hiddenSize],
-    ['k_proj', shapes.numKvHeads * shapes.headDim, shapes.hiddenSize],
-    ['o_proj', shapes.hiddenSize, qDim],
-    ['gate_proj', shapes.intermediateSize, shapes.hiddenSize],
-    ['down_proj', shapes.hiddenSize, shapes.intermediateSize],
-  ];
-}
-
-export interface MicrobenchmarkOptions {
-  /** Default: Qwen3-4B's shapes. */
-  readonly shapes?: MicrobenchmarkShapes;
-  /** Timed samples per kernel, after one warm-up (default 5). */
-  readonly repeats?: number;
-  /** Fewer kernels: the biggest (lm_head) and the long-context ones are skipped. */
-  readonly quick?: boolean;
-  /** Only the kernels whose name contains one of these strings (the reference probe always runs). */
-  readonly only?: readonly string[];
-  readonly onProgress?: (message: string) => void;
   /**
-   * For tests only: the kernels whose name contains one of these strings are swapped for a variant that does the
-   * same work SLOWED_KERNEL_FACTOR times, so a test can prove that the regression gate catches a slower kernel.
+   * sha256 of what is compiled with it: the file and everything it includes or imports, transitively (workspace
+   * sources by content, third-party packages by name and version), so an edited shared helper changes it too.
    */
-  readonly slowedKernels?: readonly string[];
-}
-
-export const SLOWED_KERNEL_FACTOR = 8;
-
-/** Activation rows of the prefill-shaped matmul microbenchmark (a prefill chunk). */
-export const MICROBENCHMARK_GEMM_ROWS = 64;
-
-/** Context lengths of the decode-attention microbenchmarks (the long one is skipped when `quick`). */
-export function microbenchmarkContexts(options: Pick<MicrobenchmarkOptions, 'quick'>): number[] {
-  return options.quick ? [512] : [512, 2048];
-}
-
-/** Whether `options.only` selects the kernel named `name` (every kernel when it is unset or empty). */
-export function microbenchmarkSelected(name: string, options: Pick<MicrobenchmarkOptions, 'only'>): boolean {
-  return !options.only || options.only.length === 0 || options.only.some((filter) => name.includes(filter));
-}
-
-/** The kernel named `name` as one timed sample runs it: `run`, or `run` SLOWED_KERNEL_FACTOR times when a test slows it. */
-export function microbenchmarkWorkload(name: string, run: () => void, options: Pick<MicrobenchmarkOptions, 'slowedKernels'>): () => void {
-  if (!options.slowedKernels?.some((filter) => name.includes(filter))) return run;
-  return () => {
-    for (let i = 0; i < SLOWED_KERNEL_FACTOR; i++) run();
-  };
-}
-
-/** One kernel's timed samples; statistics (median, spread, GB/s, FLOP/s, fraction of the ceiling) are the caller's. */
-export interface MicrobenchmarkRow {
-  /** `gemv-b1 q_proj 4096x2560`, `rms-norm 2560`, `copy 256MiB` (the reference). */
-  readonly name: string;
-  readonly kernel: KernelMode;
-  /** The bandwidth-ceiling probe (a buffer copy) every other row is measured against. */
-  readonly reference: boolean;
-  /** Milliseconds per call, one per timed repeat. */
-  readonly samplesMs: readonly number[];
-  /**
-   * The reference probe timed right after each of this row's samples (same length as `samplesMs`): each pair sees
-   * the same machine load, so load that changes during a run cancels in the fraction of the ceiling. Without it the
-   * fraction is taken against the reference row's median.
-   */
-  readonly referenceSamplesMs?: readonly number[];
-  /** Bytes the kernel must move at least (for a copy: read + write). */
-  readonly bytes: number;
-  /** Floating-point operations (a multiply-add counts 2). */
-  readonly flops: number;
-  /** The kernel source the row ran (KernelSource.name), when one file holds it. */
-  readonly source?: string;
+  readonly closureSha256: string;
 }
 
 /** What each engine package exports: one factory. */

@@ -1,5 +1,6 @@
 export * from './engine.js';
 export * from './engine-kit/index.js';
+export * from './microbench/index.js';
 export * from './results/schema.js';
 export * from './formats/index.js';
 export * from './quant/index.js';

@@ -1,4 +1,6 @@
 import { availableParallelism, cpus } from 'node:os';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   type Engine,
   type EngineCapabilities,
@@ -6,6 +8,7 @@ import {
   type LoadedModel,
   type LoadOptions,
 } from '@quantbench/core';
+import { sourceClosure } from '@quantbench/core/node';
 import { loadLocalModel } from '@quantbench/model';
 import { Qwen3Forward } from './forward.js';
 import { cpuKernelSources, cpuMicrobenchmarks } from './microbench.js';
@@ -60,6 +63,11 @@ export const createCpuEngine: EngineFactory<CpuEngineOptions> = async (options =
       loaded.clear();
     },
     kernelSources: cpuKernelSources,
+    async sourceClosure() {
+      // The pool's worker threads load their own entry module, which no import reaches.
+      const here = fileURLToPath(import.meta.url);
+      return (await sourceClosure([here, fileURLToPath(new URL(`./pool/worker${extname(here)}`, import.meta.url))])).sha256;
+    },
     microbenchmarks: cpuMicrobenchmarks,
   };
   return engine;

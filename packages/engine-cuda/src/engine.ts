@@ -1,3 +1,6 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   type Engine,
   type EngineCapabilities,
@@ -5,7 +8,7 @@ import {
   type LoadedModel,
   type LoadOptions,
 } from '@quantbench/core';
-import { hashKernelDirectory } from '@quantbench/core/node';
+import { hashKernelDirectory, sourceClosure } from '@quantbench/core/node';
 import { assertKernelMatchesCheckpoint, loadLocalModel, ropeFrequencies, ropeTable } from '@quantbench/model';
 import { CudaForward } from './forward.js';
 import { cudaUnavailable, describeDevice, type NativeDevice, type NativeModel, probeCuda } from './native.js';
@@ -16,6 +19,18 @@ export interface CudaEngineOptions {
   readonly prefillChunk?: number;
   /** CUDA device index (default: the first of compute capability 8.0+). */
   readonly device?: number;
+}
+
+const NATIVE_INCLUDE_DIRS = ['../native/kernels/', '../native/model/'].map((dir) => fileURLToPath(new URL(dir, import.meta.url)));
+
+/** What CMakeLists.txt compiles into the addon (native/kernels, native/model, native/addon), and itself. */
+async function addonSources(): Promise<string[]> {
+  const native = fileURLToPath(new URL('../native/', import.meta.url));
+  const files: string[] = [fileURLToPath(new URL('../CMakeLists.txt', import.meta.url))];
+  for (const dir of ['kernels', 'model', 'addon']) {
+    for (const entry of (await readdir(join(native, dir))).sort()) if (/\.(cu|cc)$/.test(entry)) files.push(join(native, dir, entry));
+  }
+  return files;
 }
 
 const DEFAULT_MAX_BATCH = 8;
@@ -92,7 +107,10 @@ export const createCudaEngine: EngineFactory<CudaEngineOptions> = async (options
         },
       });
     },
-    kernelSources: () => hashKernelDirectory(new URL('../native/kernels/', import.meta.url), new URL('../', import.meta.url)),
+    kernelSources: () => hashKernelDirectory(new URL('../native/kernels/', import.meta.url), new URL('../', import.meta.url), { includeDirs: NATIVE_INCLUDE_DIRS }),
+    async sourceClosure() {
+      return (await sourceClosure([fileURLToPath(import.meta.url), ...(await addonSources())], { includeDirs: NATIVE_INCLUDE_DIRS })).sha256;
+    },
     async dispose(): Promise<void> {
       await Promise.all([...loaded].map((model) => model.dispose()));
     },

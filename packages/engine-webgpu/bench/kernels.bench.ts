@@ -10,12 +10,16 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createRunReport, describeEnvironment, formatBenchTables, microbenchRows } from '@quantbench/bench';
+import { runMicrobenchmarks } from '@quantbench/core';
 import { createGpuContext } from '../src/gpu/index.js';
-import { webgpuKernelSources, webgpuMicrobenchmarks } from '../src/microbench.js';
+import { webgpuKernelSources, webgpuMicrobenchmarkCases } from '../src/microbench.js';
 
 const { values } = parseArgs({ args: process.argv.slice(2).filter((arg) => arg !== '--'), options: { quick: { type: 'boolean', default: false } } });
 const context = await createGpuContext();
-const micro = await webgpuMicrobenchmarks(context, { quick: values.quick, repeats: values.quick ? 3 : 8, onProgress: (message) => console.error(message) });
+const micro = await runMicrobenchmarks(
+  { cases: webgpuMicrobenchmarkCases(context, { quick: values.quick }), dispose: async () => {} },
+  { repeats: values.quick ? 3 : 8, onProgress: (message) => console.error(message) },
+);
 const report = await createRunReport({
   reportsDir: fileURLToPath(new URL('../../../reports', import.meta.url)),
   name: 'webgpu-kernels',

@@ -9,7 +9,7 @@ import {
 import { loadLocalModel } from '@quantbench/model';
 import { WebGpuForward } from './forward.js';
 import { createGpuContext, type GpuContext } from './gpu/index.js';
-import { webgpuKernelSources, webgpuMicrobenchmarks } from './microbench.js';
+import { webgpuKernelSources, webgpuMicrobenchmarkCases, webgpuSourceClosure } from './microbench.js';
 import { uploadWeights } from './weights.js';
 
 export interface WebGpuEngineOptions {
@@ -65,14 +65,11 @@ export const createWebGpuEngine: EngineFactory<WebGpuEngineOptions> = async (opt
       context.destroy();
     },
     kernelSources: webgpuKernelSources,
+    sourceClosure: () => webgpuSourceClosure(new URL(import.meta.url)),
     /** On a device of its own, so the benchmark buffers never count in a loaded model's memory peak. */
     async microbenchmarks(microbenchOptions) {
       const own = await createGpuContext();
-      try {
-        return await webgpuMicrobenchmarks(own, microbenchOptions);
-      } finally {
-        own.destroy();
-      }
+      return { cases: webgpuMicrobenchmarkCases(own, microbenchOptions), dispose: async () => own.destroy() };
     },
   };
   return engine;

@@ -1,2 +1,2 @@
 export { createWebGpuEngine, type WebGpuEngineOptions } from './engine.js';
-export { webgpuKernelSources, webgpuMicrobenchmarks } from './microbench.js';
+export { webgpuKernelSources, webgpuMicrobenchmarkCases } from './microbench.js';

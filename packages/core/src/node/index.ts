@@ -1,1 +1,2 @@
 export { hashKernelDirectory } from './kernel-sources.js';
+export { type ClosureOptions, sourceClosure, workspaceRoot } from './source-closure.js';

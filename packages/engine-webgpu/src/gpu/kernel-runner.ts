@@ -126,6 +126,16 @@ export class KernelRunner {
     }
   }
 
+  /** The WGSL of every pipeline compiled so far: what this runner's kernels ran. */
+  compiledSources(): string[] {
+    return [...this.pipelines.keys()];
+  }
+
+  /** Frees the parameter arena (the pipelines go with the device). */
+  destroy(): void {
+    this.context.memory.destroy(this.uniforms);
+  }
+
   /** Waits until the GPU has finished everything submitted. */
   async finish(): Promise<void> {
     this.submit();

@@ -1,0 +1,3 @@
+export * from './cases.js';
+export * from './harness.js';
+export * from './slowdown.js';
