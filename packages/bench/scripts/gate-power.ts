@@ -6,10 +6,11 @@
  *
  *   pnpm --filter @quantbench/bench gate:power [--runs 20] [--figure KEY] [--factors 1.05,1.1,1.2,1.5]
  *                                              [--false-alarm-runs 20] [--all-kernels-runs 0 --all-kernels-factor 3]
- *                                              [--engines cpu,webgpu] [--hog] [--name NAME]
+ *                                              [--engines cpu,webgpu] [--budget S] [--hog] [--name NAME]
  *
  * --all-kernels-runs N: N gate runs with every kernel case of every engine slowed by --all-kernels-factor at once
  * (each figure is still sampled and decided on its own), counting per kernel how often it failed.
+ * --budget S: each gate run's time budget (pnpm gate --budget), so a campaign of many runs fits in a session.
  *
  * Writes reports/runs/<time>-<commit>-<name>/ (results.json rows per factor and for the unchanged tree, gate-power.md,
  * and every gate run's gate.json under runs/).
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     'all-kernels-runs': { type: 'string', default: '0' },
     'all-kernels-factor': { type: 'string', default: '3' },
     engines: { type: 'string' },
+    budget: { type: 'string' },
     hog: { type: 'boolean', default: false },
     name: { type: 'string', default: 'gate-power' },
   },
@@ -75,7 +77,7 @@ async function gate(label: string, args: readonly string[]): Promise<GateJson> {
 }
 
 const hog = values.hog ? spawn('sh', ['-c', 'exec yes > /dev/null'], { stdio: 'ignore' }) : undefined;
-const engines = values.engines ? ['--engines', values.engines] : [];
+const gateArgs = [...(values.engines ? ['--engines', values.engines] : []), ...(values.budget ? ['--budget', values.budget] : [])];
 const summary: { label: string; runs: number; fail: number; undecided: number; pass: number; medianSeconds: number; failedFigures?: string[]; misses?: string[] }[] = [];
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? Number.NaN;
 try {
@@ -83,7 +85,7 @@ try {
     const verdicts: string[] = [];
     const seconds: number[] = [];
     for (let i = 0; i < runs; i++) {
-      const json = await gate(`${values.figure} ×${factor} #${i + 1}`, [...engines, '--only', values.figure, '--test-slowdown', `${values.figure.split('|').at(-1)}=${factor}`]);
+      const json = await gate(`${values.figure} ×${factor} #${i + 1}`, [...gateArgs, '--only', values.figure, '--test-slowdown', `${values.figure.split('|').at(-1)}=${factor}`]);
       verdicts.push(json.outcomes.find((outcome) => outcome.kind === 'speed' && outcome.info?.key === values.figure)?.verdict ?? 'absent');
       seconds.push(json.elapsedMs / 1000);
     }
@@ -98,7 +100,7 @@ try {
     let undecided = 0;
     const seconds: number[] = [];
     for (let i = 0; i < allKernelsRuns; i++) {
-      const json = await gate(`every kernel ×${allKernelsFactor} #${i + 1}`, [...engines, '--only', 'kernel|', '--test-slowdown', slowed]);
+      const json = await gate(`every kernel ×${allKernelsFactor} #${i + 1}`, [...gateArgs, '--only', 'kernel|', '--test-slowdown', slowed]);
       const kernels = json.outcomes.filter((outcome) => outcome.kind === 'speed' && !/\|copy /.test(outcome.info!.key));
       figures += kernels.length;
       caught += kernels.filter((outcome) => outcome.verdict === 'fail').length;
@@ -115,7 +117,7 @@ try {
     let figures = 0;
     const seconds: number[] = [];
     for (let i = 0; i < falseAlarmRuns; i++) {
-      const json = await gate(`unchanged tree #${i + 1}`, engines);
+      const json = await gate(`unchanged tree #${i + 1}`, gateArgs);
       const speed = json.outcomes.filter((outcome) => outcome.kind === 'speed');
       figures += speed.length;
       undecided += speed.filter((outcome) => outcome.verdict === 'undecided').length;
@@ -130,7 +132,7 @@ try {
   hog?.kill('SIGKILL');
 }
 
-const environment = describeEnvironment({ gatePower: { figure: values.figure, factors, runs, falseAlarmRuns, hog: values.hog, engines: values.engines ?? 'all' } });
+const environment = describeEnvironment({ gatePower: { figure: values.figure, factors, runs, falseAlarmRuns, hog: values.hog, engines: values.engines ?? 'all', budgetSeconds: values.budget ? Number(values.budget) : 'default' } });
 const report = await createRunReport({ reportsDir: join(REPO_ROOT, 'reports'), name: values.name, environment });
 const [engine = 'cpu', name = ''] = values.figure.split('|').slice(1);
 const kernel = (['bf16', 'w8a16', 'w8a8'] as const).find((mode) => name.endsWith(mode)) ?? 'bf16';
