@@ -67,7 +67,13 @@ describe('pnpm gate --base HEAD', () => {
   });
 
   it(`fails a kernel made ${GATE_SMALLEST_CAUGHT_SLOWDOWN}× slower, the smallest slowdown the README says it catches`, async () => {
-    const result = await gate('--unchanged', 'control', '--only', `kernel|cpu|${K_PROJ}`, '--test-slowdown', `${K_PROJ}=${GATE_SMALLEST_CAUGHT_SLOWDOWN}`);
+    const slowed = () => gate('--unchanged', 'control', '--only', `kernel|cpu|${K_PROJ}`, '--test-slowdown', `${K_PROJ}=${GATE_SMALLEST_CAUGHT_SLOWDOWN}`);
+    let result = await slowed();
+    // The README's figure is "at least 19 of 20 runs" (the miss beside a CPU hog was undecided, not passed): one
+    // more run after an undecided one keeps a busy machine's chance of failing this test near 1 in 400, while a
+    // gate that passes the slowed kernel fails it at once.
+    const verdict = (await lastGateJson(result.stdout)).outcomes.find((outcome) => outcome.info?.key === `kernel|cpu|${K_PROJ}`)?.verdict;
+    if (result.code === 0 && verdict === 'undecided') result = await slowed();
     expect(result.code, result.stdout + result.stderr).toBe(1);
     expect(result.stdout).toMatch(new RegExp(`\\| FAIL +\\| cpu +\\| bf16 +\\| ${K_PROJ} \\(control\\)`));
     expect(result.stdout).toContain('gate: FAIL');
