@@ -60,9 +60,20 @@ export function speedTokens(count: number, salt: number): Int32Array {
 /** Tokens each sequence holds before the timed decode steps. */
 export const DECODE_CONTEXT = 16;
 
+/** Fills the sequences a decode figure steps: the i-th of `slots` with DECODE_CONTEXT tokens salted i. */
+export async function fillDecodeSequences(logits: LogitsModel, slots: readonly number[]): Promise<void> {
+  for (const [i, slot] of slots.entries()) await logits.prefill(slot, speedTokens(DECODE_CONTEXT, i), 'none');
+}
+
+/** One decode step of `slots`: the i-th is fed token 1000 + i. */
+export function decodeStep(slots: readonly number[]): { sequence: number; token: number }[] {
+  return slots.map((sequence, i) => ({ sequence, token: 1000 + i }));
+}
+
 async function timeDecode(logits: LogitsModel, batch: number, iterations: number, warmupIterations: number): Promise<SpeedFigure> {
-  for (let sequence = 0; sequence < batch; sequence++) await logits.prefill(sequence, speedTokens(DECODE_CONTEXT, sequence), 'none');
-  const step = Array.from({ length: batch }, (_, sequence) => ({ sequence, token: 1000 + sequence }));
+  const slots = Array.from({ length: batch }, (_, sequence) => sequence);
+  await fillDecodeSequences(logits, slots);
+  const step = decodeStep(slots);
   const bench = new Bench({ iterations, time: 0, warmupIterations, warmupTime: 0, retainSamples: true });
   bench.add(`decode-b${batch}`, async () => {
     await logits.decode(step);

@@ -5,7 +5,8 @@
  */
 import type { ResultRow } from '@quantbench/core';
 
-function table(header: readonly string[], body: readonly string[][], rightAligned: ReadonlySet<number> = new Set()): string {
+/** A markdown table, columns padded to their widest cell, the `rightAligned` ones (by index) right-aligned. */
+export function markdownTable(header: readonly string[], body: readonly string[][], rightAligned: ReadonlySet<number> = new Set()): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     `| ${cells.map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join(' | ')} |`;
@@ -45,7 +46,7 @@ export function formatBenchTables(rows: readonly ResultRow[], unavailable: reado
   }
   if (speed.length > 0) {
     const devices = engines.map((engine) => `${engine}: ${rows.find((row) => row.engine === engine)!.device}`);
-    sections.push(`${devices.join('\n')}\n\n${table(['engine', 'format', 'mode', 'test', 't/s (median ± half interval)', 'peak memory'], speed, new Set([4, 5]))}`);
+    sections.push(`${devices.join('\n')}\n\n${markdownTable(['engine', 'format', 'mode', 'test', 't/s (median ± half interval)', 'peak memory'], speed, new Set([4, 5]))}`);
   }
 
   // Kernel microbenchmarks.
@@ -65,7 +66,7 @@ export function formatBenchTables(rows: readonly ResultRow[], unavailable: reado
       ceiling ? 'ceiling' : fraction ? `${(100 * fraction.value).toFixed(1)}%` : '',
     ]);
   }
-  if (kernels.length > 0) sections.push(`kernel microbenchmarks (decode shapes; ceiling = copy bandwidth in this run)\n\n${table(['engine', 'kernel', 'median', 'GB/s', 'GFLOP/s', 'of ceiling'], kernels, new Set([2, 3, 4, 5]))}`);
+  if (kernels.length > 0) sections.push(`kernel microbenchmarks (decode shapes; ceiling = copy bandwidth in this run)\n\n${markdownTable(['engine', 'kernel', 'median', 'GB/s', 'GFLOP/s', 'of ceiling'], kernels, new Set([2, 3, 4, 5]))}`);
 
   // Accuracy.
   const accuracy: string[][] = [];
@@ -87,7 +88,7 @@ export function formatBenchTables(rows: readonly ResultRow[], unavailable: reado
       dp ? dp.value.toExponential(2) : '',
     ]);
   }
-  if (accuracy.length > 0) sections.push(`accuracy at the logit level (fixed prompts)\n\n${table(['engine', 'mode', 'against', 'prompts', 'positions', 'mean KL', 'p99 KL', 'top-1', 'RMS Δp'], accuracy, new Set([4, 5, 6, 7, 8]))}`);
+  if (accuracy.length > 0) sections.push(`accuracy at the logit level (fixed prompts)\n\n${markdownTable(['engine', 'mode', 'against', 'prompts', 'positions', 'mean KL', 'p99 KL', 'top-1', 'RMS Δp'], accuracy, new Set([4, 5, 6, 7, 8]))}`);
 
   // Thinking on / off.
   const thinking: string[][] = [];
@@ -105,7 +106,7 @@ export function formatBenchTables(rows: readonly ResultRow[], unavailable: reado
       `${same('response_ms')?.value.toFixed(0) ?? ''} ms`,
     ]);
   }
-  if (thinking.length > 0) sections.push(`thinking on / off (greedy, fixed prompts; synthetic weights: content meaningless, mechanics real)\n\n${table(['engine', 'mode', 'thinking', 'tokens', 'thinking tokens', 'ttft', 'time to answer', 'response'], thinking, new Set([3, 4, 5, 6, 7]))}`);
+  if (thinking.length > 0) sections.push(`thinking on / off (greedy, fixed prompts; synthetic weights: content meaningless, mechanics real)\n\n${markdownTable(['engine', 'mode', 'thinking', 'tokens', 'thinking tokens', 'ttft', 'time to answer', 'response'], thinking, new Set([3, 4, 5, 6, 7]))}`);
 
   if (unavailable.length > 0) sections.push(`not run here:\n${unavailable.map((u) => `  ${u.name}: ${u.reason}`).join('\n')}`);
   return sections.join('\n\n');

@@ -12,11 +12,12 @@
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { percentile } from '@quantbench/core';
 import { z } from 'zod';
 import { gitCommit } from '../report.js';
 import { type BaseTree, prepareBaseTree } from './base-tree.js';
 import { type PairedSamples, pairedRatioInterval, type RatioInterval } from './paired-ratio.js';
-import { type GatePlan, planGate, type PlannedFigure, type UnchangedPolicy } from './plan.js';
+import { type GatePlan, isWanted, planGate, type PlannedFigure, type UnchangedPolicy } from './plan.js';
 import { readRemovedFigures } from './pointer.js';
 import {
   type AccuracyFigure,
@@ -117,11 +118,7 @@ interface Workers {
   readonly candidate: WorkerClient;
 }
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
+const median = (values: readonly number[]): number => percentile([...values].sort((a, b) => a - b), 0.5);
 
 export async function runAbGate(options: AbGateOptions): Promise<AbGateReport> {
   const progress = options.onProgress ?? (() => {});
@@ -232,8 +229,7 @@ async function makePlan(
   const candidateFingerprints = new Map(candidate.figures.map((info) => [info.key, info.fingerprint]));
   for (const info of base.figures) {
     if (info.group !== 'kernel' || candidateFingerprints.get(info.key) !== info.fingerprint) continue;
-    if (options.engines && !options.engines.includes(info.engine)) continue;
-    if (options.only && options.only.length > 0 && !options.only.some((part) => info.key.includes(part))) continue;
+    if (!isWanted(info, options)) continue;
     const [before, after] = await Promise.all([workers.base.request({ op: 'fingerprint', key: info.key }, FingerprintResultSchema), workers.candidate.request({ op: 'fingerprint', key: info.key }, FingerprintResultSchema)]);
     fingerprints.base.set(info.key, before.fingerprint);
     fingerprints.candidate.set(info.key, after.fingerprint);
@@ -361,9 +357,11 @@ async function sampleRound(
   }
 }
 
-function speedOutcome(figure: PlannedFigure, rounds: readonly PairedSamples[][], rule: GateRule): SpeedOutcome {
-  const interval = pairedRatioInterval(rounds.filter(Boolean), rule.level);
-  const all = rounds.filter(Boolean).flat();
+function speedOutcome(figure: PlannedFigure, sparseRounds: readonly PairedSamples[][], rule: GateRule): SpeedOutcome {
+  // A figure decided early has no pairs in later rounds.
+  const rounds = sparseRounds.filter(Boolean);
+  const interval = pairedRatioInterval(rounds, rule.level);
+  const all = rounds.flat();
   const floor = floorOf(rule, figure.info.group, figure.software);
   return {
     kind: 'speed',
@@ -374,6 +372,6 @@ function speedOutcome(figure: PlannedFigure, rounds: readonly PairedSamples[][],
     interval,
     baseMedianMs: all.length ? median(all.map((pair) => pair.baseMs)) : Number.NaN,
     candidateMedianMs: all.length ? median(all.map((pair) => pair.candidateMs)) : Number.NaN,
-    samples: rounds.filter(Boolean),
+    samples: rounds,
   };
 }

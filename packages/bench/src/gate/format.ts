@@ -3,13 +3,8 @@
  * interval | samples | verdict per figure, worst first; then the accuracy figures, the kernel source files that
  * differ between the trees, and the verdict.
  */
+import { markdownTable } from '../table.js';
 import type { AbGateReport, AccuracyOutcome, FigureOutcome, ListedOutcome, SpeedOutcome } from './ab-gate.js';
-
-function table(header: readonly string[], body: readonly string[][], right: ReadonlySet<number>): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const line = (cells: readonly string[]): string => `| ${cells.map((cell, i) => (right.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join(' | ')} |`;
-  return [line(header), `|${widths.map((w, i) => (right.has(i) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...body.map(line)].join('\n');
-}
 
 const ms = (value: number): string => (Number.isFinite(value) ? (value >= 100 ? value.toFixed(1) : value >= 1 ? value.toFixed(2) : value.toFixed(3)) : '—');
 const ratio = (value: number): string => (Number.isFinite(value) ? value.toFixed(3) : '—');
@@ -57,10 +52,10 @@ export function formatAbGateReport(report: AbGateReport, options: { verbose?: bo
   const level = `${(100 * report.rule.level).toFixed(0)}%`;
   const lines: string[] = [`base ${report.base.commit.slice(0, 12)} (${report.base.root}) vs candidate ${report.candidate.commit} (${report.candidate.root})`, ''];
   if (speed.length > 0) {
-    lines.push(table(['verdict', 'engine', 'mode', 'figure', 'base ms', 'candidate ms', `speed ratio [${level} interval]`, 'pairs / rounds', 'floor'], speedRows(speed), new Set([4, 5, 6, 7, 8])), '');
+    lines.push(markdownTable(['verdict', 'engine', 'mode', 'figure', 'base ms', 'candidate ms', `speed ratio [${level} interval]`, 'pairs / rounds', 'floor'], speedRows(speed), new Set([4, 5, 6, 7, 8])), '');
   }
   if (accuracy.length > 0) {
-    lines.push(table(['verdict', 'engine', 'mode', 'accuracy figure', 'base', 'candidate', 'allowed', 'positions'], accuracyRows(accuracy), new Set([4, 5, 7])), '');
+    lines.push(markdownTable(['verdict', 'engine', 'mode', 'accuracy figure', 'base', 'candidate', 'allowed', 'positions'], accuracyRows(accuracy), new Set([4, 5, 7])), '');
   }
   for (const outcome of listed.sort((a, b) => VERDICT_ORDER[a.verdict]! - VERDICT_ORDER[b.verdict]!)) {
     lines.push(`${outcome.verdict === 'missing' ? 'FAIL missing' : outcome.verdict}: ${outcome.info.key}${outcome.note ? ` — ${outcome.note}` : ''}`);

@@ -53,9 +53,13 @@ export interface PlanOptions {
 
 const available = (engines: readonly EngineInfo[], name: string): EngineInfo | undefined => engines.find((engine) => engine.name === name && engine.available);
 
+/** Whether `--engines` and `--only` let the figure in. */
+export function isWanted(info: FigureInfo, options: { readonly only?: readonly string[]; readonly engines?: readonly string[] }): boolean {
+  return (!options.engines || options.engines.includes(info.engine)) && (!options.only || options.only.length === 0 || options.only.some((part) => info.key.includes(part)));
+}
+
 export function planGate(base: DescribeResult, candidate: DescribeResult, fingerprints: { base: ReadonlyMap<string, string>; candidate: ReadonlyMap<string, string> }, options: PlanOptions): GatePlan {
-  const wanted = (info: FigureInfo): boolean =>
-    (!options.engines || options.engines.includes(info.engine)) && (!options.only || options.only.length === 0 || options.only.some((part) => info.key.includes(part)));
+  const wanted = (info: FigureInfo): boolean => isWanted(info, options);
   const candidateByKey = new Map(candidate.figures.map((info) => [info.key, info]));
   const baseKeys = new Set(base.figures.map((info) => info.key));
   const measured: PlannedFigure[] = [];

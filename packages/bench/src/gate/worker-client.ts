@@ -102,8 +102,4 @@ export class WorkerClient {
     if (this.exited || this.child.pid === undefined) return;
     await promisify(execFile)('taskset', ['--all-tasks', '--cpu-list', '--pid', cpus, String(this.child.pid)]);
   }
-
-  kill(): void {
-    if (!this.exited) this.child.kill('SIGKILL');
-  }
 }

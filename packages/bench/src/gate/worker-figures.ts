@@ -18,7 +18,7 @@ import {
   warmUp,
   weightFormatOf,
 } from '@quantbench/core';
-import { DECODE_CONTEXT, speedTokens } from '../engine-speed.js';
+import { DECODE_CONTEXT, decodeStep, fillDecodeSequences, speedTokens } from '../engine-speed.js';
 import type { BenchModel } from '../run-bench.js';
 import { profileFor } from '../run-bench.js';
 import type { EngineInfo, FigureInfo } from './protocol.js';
@@ -218,8 +218,13 @@ export class WorkerFigures {
     // A software adapter (~1 s a step) is spared the batched decode: its kernels differ from decode-b1's only in the
     // rows compiled in.
     const batched = profile.decodeBatch > 1 && !state.capabilities.software;
-    const scenarios = [`prefill-${profile.prefillTokens}`, 'decode-b1', ...(batched ? [`decode-b${profile.decodeBatch}`] : [])];
-    return scenarios.map((scenario) => {
+    // Slots per ModelCache: the batched decode 0..B−1, decode-b1 slot B, the prefill slot B+1.
+    const scenarios: { name: string; decodeSlots?: number[] }[] = [
+      { name: `prefill-${profile.prefillTokens}` },
+      { name: 'decode-b1', decodeSlots: [profile.decodeBatch] },
+      ...(batched ? [{ name: `decode-b${profile.decodeBatch}`, decodeSlots: Array.from({ length: profile.decodeBatch }, (_, slot) => slot) }] : []),
+    ];
+    return scenarios.map(({ name: scenario, decodeSlots }) => {
       const fingerprint = sha256(JSON.stringify([state.closure, kernel, scenario]));
       return {
         key: `speed|${state.engine.name}|${kernel}|${scenario}`,
@@ -234,10 +239,7 @@ export class WorkerFigures {
           const logits = (await this.models.use(state, kernel)).logits;
           try {
             if (!logits) throw new Error(`${state.engine.name} exposes no logits: its speed cannot be sampled`);
-            const batch = Number(scenario.slice('decode-b'.length));
-            const scenarioSampler = scenario.startsWith('prefill-')
-              ? prefillSampler(logits, profile.prefillTokens, profile.decodeBatch + 1)
-              : await decodeSampler(logits, batch === 1 ? [profile.decodeBatch] : Array.from({ length: batch }, (_, slot) => slot));
+            const scenarioSampler = decodeSlots ? await decodeSampler(logits, decodeSlots) : prefillSampler(logits, profile.prefillTokens, profile.decodeBatch + 1);
             const sampler: Sampler = {
               sample: () => scenarioSampler.sample(),
               release: async () => {
@@ -286,13 +288,11 @@ function prefillSampler(logits: Logits, count: number, slot: number): Sampler {
 /** One sample: one decode step of the sequences in `slots`, which are re-filled (untimed) before they grow long. */
 async function decodeSampler(logits: Logits, slots: readonly number[]): Promise<Sampler> {
   const fill = async (): Promise<void> => {
-    for (const [i, slot] of slots.entries()) {
-      logits.reset(slot);
-      await logits.prefill(slot, speedTokens(DECODE_CONTEXT, i), 'none');
-    }
+    for (const slot of slots) logits.reset(slot);
+    await fillDecodeSequences(logits, slots);
   };
   await fill();
-  const step = slots.map((sequence, i) => ({ sequence, token: 1000 + i }));
+  const step = decodeStep(slots);
   return {
     async sample() {
       if (logits.length(slots[0]!) >= DECODE_CONTEXT + DECODE_REFILL) await fill();
